@@ -1,0 +1,58 @@
+// The public, typed surface a job module sees. Nothing here knows the Gearman wire format.
+import type { Logger } from 'pino';
+import type { ZodType } from 'zod';
+
+/** Identity of the job being run, as the job server gave it. */
+export interface JobInfo {
+  /** Job handle assigned by gearmand, e.g. `H:host:42`. Empty when run locally with `atom-worker exec`. */
+  readonly handle: string;
+  /** The client's unique key (AtoM leaves it empty; gearmand then makes one up). */
+  readonly unique: string;
+  /** The function name as registered on the server, prefix included. */
+  readonly function: string;
+  /** The job's own name, without the AtoM prefix. */
+  readonly name: string;
+}
+
+/** What a handler gets besides its payload. */
+export interface JobContext {
+  /** A pino child logger carrying `function`, `handle` and `unique`. */
+  readonly log: Logger;
+  /** Report progress (`numerator` of `denominator`); sent as WORK_STATUS. */
+  progress(numerator: number, denominator: number): void;
+  /** Stream a chunk of intermediate data to the client; sent as WORK_DATA. */
+  data(chunk: string | Uint8Array): void;
+  /** Send a warning to the client; sent as WORK_WARNING. */
+  warning(message: string): void;
+  /** Aborted when the job times out or the worker must stop now. Long handlers should honour it. */
+  readonly signal: AbortSignal;
+  readonly job: JobInfo;
+  /**
+   * The merged `atom_worker:` section of the configuration, as loaded. Jobs read their own settings
+   * from it (e.g. `sword_deposit_dir`) and should validate what they read.
+   */
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
+/** `'raw'` hands the handler the payload bytes as a Buffer, unparsed. */
+export type PayloadSpec<P> = ZodType<P> | 'raw';
+
+/** A job module's default export. */
+export interface JobDefinition<P = unknown, R = unknown> {
+  /** The job's name (AtoM's job class name, e.g. `arFindingAidJob`). Defaults to the module's file name. */
+  name?: string;
+  /** How to read the payload: a zod schema to validate the JSON against, `'raw'`, or absent for plain JSON. */
+  payload?: PayloadSpec<P>;
+  /** Per-job time limit in milliseconds; at the limit `ctx.signal` aborts and the job fails. */
+  timeout?: number;
+  /**
+   * The handler. Its result goes back to the client: a string or Buffer as it is, `undefined` as an
+   * empty result, anything else as JSON. Throwing (or rejecting) fails the job with the message.
+   */
+  run(payload: P, ctx: JobContext): R | Promise<R>;
+}
+
+/** Identity helper that gives a job module full typing of its payload and context. */
+export function defineJob<P = unknown, R = unknown>(definition: JobDefinition<P, R>): JobDefinition<P, R> {
+  return definition;
+}
