@@ -1,0 +1,109 @@
+// The DIP folder itself: its METS file, the AIP it describes, and its access copies.
+import type { Dirent } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { DipError, compareCodePoints, isUuid, lastUuid } from './util.js';
+
+const METS_NAME = /^METS\..*\.xml$/;
+
+/** The first `METS.*.xml` at the DIP root, by name. It must be a file inside the DIP. */
+export async function findMetsFile(dipDir: string, dipName: string): Promise<string> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dipDir, { withFileTypes: true });
+  } catch {
+    throw new DipError(`DIP folder cannot be read: ${dipName}`);
+  }
+  const names = entries
+    .filter((e) => METS_NAME.test(e.name) && (e.isFile() || e.isSymbolicLink()))
+    .map((e) => e.name)
+    .sort(compareCodePoints);
+  const first = names[0];
+  if (first === undefined) throw new DipError(`No METS file (METS.*.xml) at the root of the DIP ${dipName}`);
+  const full = path.join(dipDir, first);
+  const real = await realpath(full).catch(() => undefined);
+  if (real === undefined || !isInside(real, dipDir)) {
+    throw new DipError(`METS file ${first} is a link that leads outside the DIP ${dipName}`);
+  }
+  if (!(await stat(real)).isFile()) throw new DipError(`METS file ${first} is not a regular file`);
+  return real;
+}
+
+export interface AipIdentity {
+  uuid: string;
+  name: string;
+}
+
+/** AIP UUID: the last UUID in the folder name; AIP name: the folder name without its last 37 characters. */
+export function aipIdentity(dipName: string, metsFileName: string): AipIdentity {
+  const fromFolder = lastUuid(dipName);
+  if (fromFolder !== undefined) {
+    return { uuid: fromFolder, name: dipName.length > 37 ? dipName.slice(0, -37) : '' };
+  }
+  // Not Archivematica's naming; the METS file is named after the SIP (= AIP) UUID.
+  const fromMets = lastUuid(metsFileName);
+  if (fromMets !== undefined) return { uuid: fromMets, name: dipName };
+  throw new DipError(`No AIP UUID in the DIP folder name ${dipName} nor in its METS file name`);
+}
+
+export interface AccessCopy {
+  /** Name in objects/, `<uuid>-<name>`. */
+  fileName: string;
+  /** Path to read (a symlink inside the DIP is resolved). */
+  source: string;
+}
+
+export interface AccessIndex {
+  /** Whether objects/ exists. */
+  readonly present: boolean;
+  /** The first (by name) usable access copy for a file UUID. */
+  find(uuid: string): AccessCopy | undefined;
+  /** Why access copies for a UUID were refused, when they were. */
+  refused(uuid: string): string | undefined;
+}
+
+/** Index objects/ once: UUID prefix → first file by name. Linear in the number of files. */
+export async function indexAccessCopies(dipDir: string): Promise<AccessIndex> {
+  const objectsDir = path.join(dipDir, 'objects');
+  const found = new Map<string, AccessCopy>();
+  const refusedReasons = new Map<string, string>();
+  let entries: Dirent[];
+  try {
+    const realObjects = await realpath(objectsDir);
+    if (!isInside(realObjects, dipDir)) throw new DipError('The DIP objects folder is a link that leads outside the DIP');
+    entries = await readdir(realObjects, { withFileTypes: true });
+  } catch (error) {
+    if (error instanceof DipError) throw error;
+    return { present: false, find: () => undefined, refused: () => undefined };
+  }
+  entries.sort((a, b) => compareCodePoints(a.name, b.name));
+  for (const entry of entries) {
+    const uuid = entry.name.slice(0, 36);
+    if (!isUuid(uuid) || found.has(uuid)) continue;
+    const full = path.join(objectsDir, entry.name);
+    if (entry.isFile()) {
+      found.set(uuid, { fileName: entry.name, source: full });
+    } else if (entry.isSymbolicLink()) {
+      const real = await realpath(full).catch(() => undefined);
+      if (real === undefined) {
+        refusedReasons.set(uuid, `access copy ${entry.name} is a broken link`);
+      } else if (!isInside(real, dipDir)) {
+        refusedReasons.set(uuid, `access copy ${entry.name} is a link that leads outside the DIP`);
+      } else if (!(await stat(real)).isFile()) {
+        refusedReasons.set(uuid, `access copy ${entry.name} is not a regular file`);
+      } else {
+        found.set(uuid, { fileName: entry.name, source: real });
+      }
+    }
+  }
+  return {
+    present: true,
+    find: (uuid) => found.get(uuid),
+    refused: (uuid) => (found.has(uuid) ? undefined : refusedReasons.get(uuid)),
+  };
+}
+
+/** Whether `real` is strictly inside `dir` (both real paths). */
+export function isInside(real: string, dir: string): boolean {
+  return real.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+}

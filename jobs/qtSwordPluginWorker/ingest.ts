@@ -1,0 +1,140 @@
+// The DIP ingest, start to finish: locate, parse, map, write. Loaded lazily by index.ts.
+import path from 'node:path';
+import type { JobContext } from '../../src/types.js';
+import { csvHeader, csvRecord, rowFor } from './csv.js';
+import { aipIdentity, findMetsFile, indexAccessCopies } from './dip.js';
+import { locateDip } from './locate.js';
+import { buildManifest } from './manifest.js';
+import { type DescriptionNode, type DipMode, mapDip } from './map.js';
+import { parseMets } from './mets/parse.js';
+import { packageDir, writePackage } from './output.js';
+import { type DipPayload, METS_ARCHIVEMATICA_DIP_FORMAT } from './payload.js';
+import { readDipSettings } from './settings.js';
+import { DipError } from './util.js';
+
+export interface DipResult {
+  aipUuid: string;
+  aipName: string;
+  mode: DipMode;
+  descriptions: number;
+  digitalObjects: number;
+  skipped: number;
+  /** Warning messages (the first MAX_WARNINGS, then a summary line). */
+  warnings: string[];
+  outputDir: string;
+}
+
+const MAX_WARNINGS = 100;
+const LOG_EVERY_MS = 5_000;
+
+export async function ingestDip(payload: DipPayload, ctx: JobContext): Promise<DipResult> {
+  if (payload.format !== METS_ARCHIVEMATICA_DIP_FORMAT) {
+    throw new DipError(`Unsupported package format ${payload.format}: this job only ingests ${METS_ARCHIVEMATICA_DIP_FORMAT}`);
+  }
+  const settings = readDipSettings(ctx.settings);
+  const { signal, log } = ctx;
+  const started = Date.now();
+  const located = await locateDip(payload, settings, signal);
+  try {
+    log.info({ dip: located.dipName, source: located.source.kind, extracted: located.extracted }, 'DIP located');
+    const metsPath = await findMetsFile(located.dipDir, located.dipName);
+    const aip = aipIdentity(located.dipName, path.basename(metsPath));
+    const model = await parseMets(metsPath, { signal });
+    log.info(
+      { mets: model.metsFileName, originals: model.originals.length, ms: Date.now() - started },
+      'METS parsed',
+    );
+    const access = await indexAccessCopies(located.dipDir);
+    const mapped = mapDip(model, { aip, access, stripExtensions: settings.stripExtensions });
+
+    const warnings = new Warnings(ctx);
+    for (const note of model.notes) warnings.add(note);
+    for (const s of mapped.skipped) {
+      warnings.add(`Skipped original ${s.fileId}${s.objectUUID ? ` (${s.objectUUID})` : ''}: ${s.reason}`);
+    }
+    warnings.finish();
+
+    const total = mapped.items.length + mapped.skipped.length;
+    const base = mapped.skipped.length;
+    const step = Math.max(1, Math.floor(total / 200));
+    let lastLog = Date.now();
+    const finalDir = packageDir(settings.dipOutputDir, aip.uuid);
+    const csvOptions = { parentSlug: payload.parentSlug ?? null, packageDir: finalDir };
+    const outputDir = await writePackage(
+      {
+        items: mapped.items.map(({ node, access: copy }) => ({
+          access: copy,
+          setSize: (size: number) => {
+            if (node.digitalObject !== null) node.digitalObject.size = size;
+          },
+        })),
+        csv: function* () {
+          yield csvHeader();
+          const stack: DescriptionNode[] = [...mapped.roots].reverse();
+          for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+            yield csvRecord(rowFor(node, csvOptions));
+            for (let i = node.children.length - 1; i >= 0; i -= 1) {
+              const child = node.children[i];
+              if (child !== undefined) stack.push(child);
+            }
+          }
+        },
+        manifest: () => buildManifest({ payload, located, aip, model, mapped }),
+      },
+      {
+        outputRoot: settings.dipOutputDir,
+        aipUuid: aip.uuid,
+        signal,
+        onItem: (done) => {
+          const n = base + done;
+          if (done % step === 0 || n === total) ctx.progress(n, total);
+          const now = Date.now();
+          if (now - lastLog >= LOG_EVERY_MS) {
+            lastLog = now;
+            log.info({ done: n, total }, 'DIP ingest progress');
+          }
+        },
+      },
+    );
+    if (mapped.items.length === 0) ctx.progress(total, total);
+
+    const result: DipResult = {
+      aipUuid: aip.uuid,
+      aipName: aip.name,
+      mode: mapped.mode,
+      descriptions: mapped.descriptions,
+      digitalObjects: mapped.items.length,
+      skipped: mapped.skipped.length,
+      warnings: warnings.messages,
+      outputDir,
+    };
+    log.info({ ...result, warnings: warnings.count, ms: Date.now() - started }, 'DIP ingested');
+    return result;
+  } finally {
+    await located.cleanup();
+  }
+}
+
+/** Sends each warning to the client and the log, up to a limit, then one summary. */
+class Warnings {
+  readonly messages: string[] = [];
+  count = 0;
+
+  constructor(private readonly ctx: JobContext) {}
+
+  add(message: string): void {
+    this.count += 1;
+    if (this.count > MAX_WARNINGS) return;
+    this.messages.push(message);
+    this.ctx.warning(message);
+    this.ctx.log.warn(message);
+  }
+
+  finish(): void {
+    if (this.count <= MAX_WARNINGS) return;
+    const summary = `... and ${this.count - MAX_WARNINGS} more warnings`;
+    this.messages.push(summary);
+    this.ctx.warning(summary);
+    this.ctx.log.warn({ warnings: this.count }, summary);
+  }
+}

@@ -1,0 +1,139 @@
+// Where the DIP is: a folder deposited by reference (`location: file:///<name>`) or an uploaded
+// zip (`filename`), both looked up by base name inside sword_deposit_dir, as AtoM does. The real
+// path (symlinks resolved) must stay inside the real deposit folder. Zips are checked (MD5) and
+// extracted into a private temporary folder that cleanup() removes.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { DipPayload } from './payload.js';
+import type { DipSettings } from './settings.js';
+import { DipError, throwIfAborted } from './util.js';
+import { extractZip } from './zip.js';
+
+export interface LocatedDip {
+  /** Real path of the DIP folder (METS at its root). */
+  dipDir: string;
+  /** The DIP folder's name as deposited: `<aip name>-<aip uuid>`. */
+  dipName: string;
+  /** True when dipDir is a temporary extraction (removed by cleanup). */
+  extracted: boolean;
+  /** How the package arrived, for the manifest (no temporary paths). */
+  source: { kind: 'location' | 'upload'; value: string };
+  cleanup(): Promise<void>;
+}
+
+const METS_NAME = /^METS\..*\.xml$/;
+
+export async function locateDip(
+  payload: DipPayload,
+  settings: DipSettings,
+  signal: AbortSignal,
+): Promise<LocatedDip> {
+  const depositDir = settings.swordDepositDir;
+  let realDeposit: string;
+  try {
+    realDeposit = await realpath(depositDir);
+  } catch {
+    throw new DipError(`Deposit folder not found: ${depositDir}`);
+  }
+
+  let name: string;
+  let kind: 'location' | 'upload';
+  let value: string;
+  if (payload.location) {
+    kind = 'location';
+    value = payload.location;
+    const m = /^([^:]*):\/\//.exec(payload.location);
+    if (!m) throw new DipError(`Location not recognised: ${payload.location} (expected file:///<DIP folder>)`);
+    if (m[1] !== 'file') throw new DipError(`The ${m[1]} protocol is not supported; only file:// locations are accepted`);
+    name = path.posix.basename(payload.location.slice(m[0].length));
+  } else if (payload.filename) {
+    kind = 'upload';
+    value = path.posix.basename(payload.filename);
+    name = value;
+  } else {
+    throw new DipError('The payload has neither a location nor a filename');
+  }
+  if (name === '' || name === '.' || name === '..' || name.includes('\0')) {
+    throw new DipError(`${kind === 'location' ? 'Location' : 'Filename'} ${JSON.stringify(value)} does not name a package inside the deposit folder`);
+  }
+
+  const candidates = [name];
+  if (kind === 'location' && /%[0-9A-Fa-f]{2}/.test(name)) {
+    try {
+      const decoded = decodeURIComponent(name);
+      if (!decoded.includes('/') && decoded !== '..' && decoded !== '.') candidates.push(decoded);
+    } catch {
+      // Not valid percent-encoding: only the raw name is tried.
+    }
+  }
+  let real: string | undefined;
+  let tried = '';
+  for (const candidate of candidates) {
+    tried = path.join(depositDir, candidate);
+    try {
+      real = await realpath(tried);
+      name = candidate;
+      break;
+    } catch {
+      // Try the next spelling.
+    }
+  }
+  if (real === undefined) throw new DipError(`DIP not found: ${path.join(depositDir, candidates[0] ?? name)}`);
+  if (!real.startsWith(realDeposit + path.sep)) {
+    throw new DipError(`DIP ${tried} resolves to ${real}, outside the deposit folder ${realDeposit}`);
+  }
+
+  const info = await stat(real);
+  if (info.isDirectory()) {
+    return { dipDir: real, dipName: name, extracted: false, source: { kind, value }, cleanup: async () => {} };
+  }
+  if (!info.isFile()) throw new DipError(`DIP ${tried} is neither a folder nor a zip file`);
+
+  if (payload.checksum_md5) await verifyMd5(real, payload.checksum_md5, signal);
+  return extract(real, name, settings, signal, { kind, value });
+}
+
+async function verifyMd5(file: string, expected: string, signal: AbortSignal): Promise<void> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    throwIfAborted(signal);
+    hash.update(chunk);
+  }
+  const actual = hash.digest('hex');
+  if (actual !== expected.trim().toLowerCase()) {
+    throw new DipError(`Checksum mismatch for ${path.basename(file)}: expected MD5 ${expected.trim()}, got ${actual}`);
+  }
+}
+
+async function extract(
+  zipPath: string,
+  zipName: string,
+  settings: DipSettings,
+  signal: AbortSignal,
+  source: LocatedDip['source'],
+): Promise<LocatedDip> {
+  // mkdtemp creates the folder with mode 0700: private to this user.
+  const temp = await mkdtemp(path.join(settings.tempDir, 'atom-worker-dip-'));
+  const cleanup = async (): Promise<void> => {
+    await rm(temp, { recursive: true, force: true });
+  };
+  try {
+    await extractZip(zipPath, temp, { maxBytes: settings.zipMaxBytes, maxEntries: settings.zipMaxEntries, signal });
+    // The METS is either at the zip's root or at the root of its single top folder.
+    const rootEntries = await readdir(temp, { withFileTypes: true });
+    let dipDir = temp;
+    let dipName = zipName.replace(/\.zip$/i, '');
+    const hasMets = rootEntries.some((e) => e.isFile() && METS_NAME.test(e.name));
+    const only = rootEntries[0];
+    if (!hasMets && rootEntries.length === 1 && only !== undefined && only.isDirectory()) {
+      dipDir = path.join(temp, only.name);
+      dipName = only.name;
+    }
+    return { dipDir: await realpath(dipDir), dipName, extracted: true, source, cleanup };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

@@ -1,0 +1,78 @@
+// The element view the section readers get from the SAX collector, and their small protocol.
+import type { SaxesAttributeNS } from 'saxes';
+
+export const METS_NS = 'http://www.loc.gov/METS/';
+export const XLINK_NS = 'http://www.w3.org/1999/xlink';
+export const PREMIS_V2_NS = 'info:lc/xmlns/premis-v2';
+export const PREMIS_V3_NS = 'http://www.loc.gov/premis/v3';
+
+export interface El {
+  readonly uri: string;
+  readonly local: string;
+  readonly attributes: Record<string, SaxesAttributeNS>;
+}
+
+/**
+ * What the collector does with an element a reader was offered:
+ * - `skip`: ignore it and everything inside (only depth is counted);
+ * - `descend`: offer its children too, and report its end;
+ * - `capture`: collect its text content (children's text included) and report it at its end.
+ */
+export type OpenAction = 'skip' | 'descend' | 'capture';
+
+/** A reader of one subtree. `depth` is relative: the reader's own root element has depth 0. */
+export interface SubtreeReader {
+  open(el: El, depth: number): OpenAction;
+  close(el: El, depth: number, text: string | undefined): void;
+}
+
+/** An attribute's value; unprefixed attributes by default. */
+export function attr(el: El, local: string, uri = ''): string | undefined {
+  if (uri === '') {
+    const a = el.attributes[local];
+    return a !== undefined && a.uri === '' ? a.value : undefined;
+  }
+  for (const key in el.attributes) {
+    const a = el.attributes[key];
+    if (a !== undefined && a.local === local && a.uri === uri) return a.value;
+  }
+  return undefined;
+}
+
+export function isMets(el: El, local: string): boolean {
+  return el.local === local && el.uri === METS_NS;
+}
+
+export function premisVersionOf(uri: string): 2 | 3 | undefined {
+  if (uri === PREMIS_V3_NS) return 3;
+  if (uri === PREMIS_V2_NS) return 2;
+  return undefined;
+}
+
+/**
+ * Tracks the path of local names below a reader's root, for whitelist matching.
+ * Push on every element that is not skipped, pop on its close.
+ */
+export class PathStack {
+  private readonly names: string[] = [];
+
+  push(local: string): string {
+    this.names.push(local);
+    return this.names.join('/');
+  }
+
+  /** The path of an element about to be opened, without pushing it. */
+  peek(local: string): string {
+    return this.names.length === 0 ? local : `${this.names.join('/')}/${local}`;
+  }
+
+  pop(): string {
+    const path = this.names.join('/');
+    this.names.pop();
+    return path;
+  }
+
+  get length(): number {
+    return this.names.length;
+  }
+}
