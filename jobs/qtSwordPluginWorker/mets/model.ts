@@ -16,7 +16,7 @@ export interface PremisObjectInfo {
   formatVersion?: string;
   formatRegistryName?: string;
   formatRegistryKey?: string;
-  /** MIME type as the METS states it: FITS file utility output, else the FITS identity. */
+  /** MIME type as the METS states it: FITS file utility output, FITS identity, else ExifTool's File:MIMEType. */
   mimeType?: string;
   /** UUIDs this object was derived from (PREMIS relationship derivation / "has source"). */
   derivedFrom: string[];

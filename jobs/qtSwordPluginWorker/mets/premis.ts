@@ -2,7 +2,8 @@
 // PREMIS v2 and v3 are read alike (element names are the same where it matters); each element
 // is matched by its own namespace, so a file that mixes the two versions is read too.
 // Tool output under objectCharacteristicsExtension (FITS, ExifTool, MediaInfo, ...) is skipped,
-// except the two places FITS states a MIME type.
+// except the places a tool states the MIME type: FITS (file utility output, identity) and the
+// ExifTool RDF record (File:MIMEType) newer Archivematica versions write instead of FITS.
 import {
   type El,
   type OpenAction,
@@ -16,6 +17,8 @@ import { KEPT_EVENT_TYPES } from './model.js';
 
 const EXT = 'objectCharacteristics/objectCharacteristicsExtension';
 const FITS = `${EXT}/fits`;
+const EXIF_MIME = `${EXT}/RDF/Description/MIMEType`;
+const EXIF_FILE_NS = /^https?:\/\/ns\.exiftool\.(org|ca)\/File\/1\.0\/$/;
 
 const OBJECT_PATHS: ReadonlyMap<string, OpenAction> = new Map<string, OpenAction>([
   ['objectIdentifier', 'descend'],
@@ -41,6 +44,9 @@ const OBJECT_PATHS: ReadonlyMap<string, OpenAction> = new Map<string, OpenAction
   [`${FITS}/toolOutput/tool`, 'descend'],
   [`${FITS}/toolOutput/tool/fileUtilityOutput`, 'descend'],
   [`${FITS}/toolOutput/tool/fileUtilityOutput/mimetype`, 'capture'],
+  [`${EXT}/RDF`, 'descend'],
+  [`${EXT}/RDF/Description`, 'descend'],
+  [EXIF_MIME, 'capture'],
   ['originalName', 'capture'],
   ['relationship', 'descend'],
   ['relationship/relationshipType', 'capture'],
@@ -75,6 +81,7 @@ export class PremisObjectReader implements SubtreeReader {
   private readonly relUuids: string[] = [];
   private fileUtilityMime: string | undefined;
   private identityMime: string | undefined;
+  private exifMime: string | undefined;
 
   constructor(version: PremisVersion) {
     this.info = { premisVersion: version, derivedFrom: [], sourceOf: [] };
@@ -93,6 +100,7 @@ export class PremisObjectReader implements SubtreeReader {
     if (p === `${FITS}/toolOutput/tool/fileUtilityOutput/mimetype` && this.fileUtilityMime !== undefined) {
       return 'skip';
     }
+    if (p === EXIF_MIME && (this.exifMime !== undefined || !EXIF_FILE_NS.test(el.uri))) return 'skip';
     if (action !== 'skip') this.path.push(el.local);
     return action;
   }
@@ -158,6 +166,9 @@ export class PremisObjectReader implements SubtreeReader {
       case `${FITS}/toolOutput/tool/fileUtilityOutput/mimetype`:
         if (value !== undefined) this.fileUtilityMime = value;
         break;
+      case EXIF_MIME:
+        if (value !== undefined) this.exifMime = value;
+        break;
       case 'originalName':
         if (value !== undefined) this.info.originalName ??= value;
         break;
@@ -198,7 +209,7 @@ export class PremisObjectReader implements SubtreeReader {
 
   /** Call once the premis:object element has ended. */
   finish(): PremisObjectInfo {
-    const mime = this.fileUtilityMime ?? this.identityMime;
+    const mime = this.fileUtilityMime ?? this.identityMime ?? this.exifMime;
     if (mime !== undefined) this.info.mimeType = mime;
     return this.info;
   }

@@ -36,6 +36,8 @@ export interface GenFile {
   fitsPadding?: number;
   /** MIME type FITS states; null: no FITS mimetype at all. */
   mime?: string | null;
+  /** MIME type in an ExifTool RDF record (as Archivematica 1.10+ writes, without FITS). */
+  exifMime?: string;
   size?: number;
   formatName?: string;
   puid?: string;
@@ -325,6 +327,10 @@ function amdSec(id: string, f: GenFile, g: GeneratedFile, use: 'original' | 'pre
       ? ''
       : `            <premis:relationship>\n              <premis:relationshipType>derivation</premis:relationshipType>\n              <premis:relationshipSubType>${isPres ? 'has source' : 'is source of'}</premis:relationshipSubType>\n              <premis:${relatedTag}>\n                <premis:relatedObjectIdentifierType>UUID</premis:relatedObjectIdentifierType>\n                <premis:relatedObjectIdentifierValue>${isPres ? g.uuid : g.preservationUuid}</premis:relatedObjectIdentifierValue>\n              </premis:${relatedTag}>\n            </premis:relationship>\n`;
   const identity = mime === null ? '' : ` mimetype="${esc(mime)}"`;
+  const exif =
+    f.exifMime === undefined || isPres
+      ? ''
+      : `                <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n                  <rdf:Description xmlns:System="http://ns.exiftool.org/File/System/1.0/" xmlns:File="http://ns.exiftool.org/File/1.0/">\n                    <System:MIMEType>application/x-not-this-one</System:MIMEType>\n                    <File:MIMEType>${esc(f.exifMime)}</File:MIMEType>\n                  </rdf:Description>\n                </rdf:RDF>\n`;
   const fileUtil = mime === null ? '' : `                        <mimetype>${esc(mime)}</mimetype>\n`;
   const events: [string, string][] = isPres
     ? [['creation', '2024-05-06T07:05:00+00:00']]
@@ -387,7 +393,7 @@ ${fileUtil}                      </fileUtilityOutput>
                     </tool>
                   </toolOutput>
                 </fits>
-              </premis:objectCharacteristicsExtension>
+${exif}              </premis:objectCharacteristicsExtension>
             </premis:objectCharacteristics>
 ${f.noOriginalName && !isPres ? '' : `            <premis:originalName>${esc(original)}</premis:originalName>\n`}${relationship}          </premis:object>
         </mets:xmlData>

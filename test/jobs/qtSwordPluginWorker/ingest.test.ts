@@ -40,6 +40,7 @@ describe('flat mode', () => {
         { path: 'zebra.jpg', premis: 2 },
         { path: 'Apple.jpg', premis: 2 },
         { path: 'mango.jpg', premis: 2, mime: null },
+        { path: 'kiwi.png', premis: 2, mime: null, exifMime: 'image/png' },
       ],
     });
     const rec = recordingContext(box.settings);
@@ -49,13 +50,13 @@ describe('flat mode', () => {
       aipUuid: dip.aipUuid,
       aipName: 'flat-v2',
       mode: 'flat',
-      descriptions: 3,
-      digitalObjects: 3,
+      descriptions: 4,
+      digitalObjects: 4,
       skipped: 0,
       outputDir: path.join(box.output, dip.aipUuid),
     });
     const rows = await readRows(result.outputDir);
-    expect(rows.map((r) => r.title)).toEqual(['Apple.jpg', 'mango.jpg', 'zebra.jpg']);
+    expect(rows.map((r) => r.title)).toEqual(['Apple.jpg', 'kiwi.png', 'mango.jpg', 'zebra.jpg']);
     for (const row of rows) {
       expect(row.levelOfDescription).toBe('Item');
       expect(row.parentId).toBe('');
@@ -71,8 +72,8 @@ describe('flat mode', () => {
     expect(manifest.aip).toEqual({
       uuid: dip.aipUuid,
       name: 'flat-v2',
-      digitalObjectCount: 3,
-      sizeOnDisk: 3000,
+      digitalObjectCount: 4,
+      sizeOnDisk: 4000,
       createdAt: '2024-05-06T07:08:09',
     });
     const item = manifest.tree[0];
@@ -96,7 +97,9 @@ describe('flat mode', () => {
     const mango = manifest.tree.find((n) => n.title === 'mango.jpg');
     expect(mango?.archivematica?.mimeType).toBeNull();
     expect(mango?.digitalObject?.size).toBe(Buffer.byteLength('access copy of mango.jpg\n'));
-    expect(rec.progress.at(-1)).toEqual([3, 3]);
+    // Without FITS, ExifTool's File:MIMEType (and only that one) is used.
+    expect(manifest.tree.find((n) => n.title === 'kiwi.png')?.archivematica?.mimeType).toBe('image/png');
+    expect(rec.progress.at(-1)).toEqual([4, 4]);
     expect(rec.warnings).toEqual([]);
   });
 
