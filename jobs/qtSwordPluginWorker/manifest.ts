@@ -1,5 +1,7 @@
 // manifest.json: the AIP record and the full description tree with every property kept.
 // Deterministic: no clocks, no temporary paths; the same DIP and payload give the same bytes.
+// Written in pieces (the same text JSON.stringify(value, null, 2) gives) so a tree of tens of
+// thousands of items is never held as one string.
 import type { DipPayload } from './payload.js';
 import type { AipIdentity } from './dip.js';
 import type { LocatedDip } from './locate.js';
@@ -16,7 +18,7 @@ export interface ManifestInput {
   mapped: MappedDip;
 }
 
-export function buildManifest({ payload, located, aip, model, mapped }: ManifestInput): string {
+export function buildManifest({ payload, located, aip, model, mapped }: ManifestInput): Iterable<string> {
   const manifest = {
     format: MANIFEST_FORMAT,
     version: 1,
@@ -55,5 +57,44 @@ export function buildManifest({ payload, located, aip, model, mapped }: Manifest
     notes: model.notes,
     tree: mapped.roots,
   };
-  return `${JSON.stringify(manifest, null, 2)}\n`;
+  return (function* () {
+    yield* jsonPieces(manifest, '');
+    yield '\n';
+  })();
+}
+
+/** JSON.stringify(value, null, 2), as a sequence of pieces. For plain JSON data. */
+export function* jsonPieces(value: unknown, indent: string): Generator<string> {
+  if (Array.isArray(value)) {
+    if (value.length === 0) {
+      yield '[]';
+      return;
+    }
+    const inner = `${indent}  `;
+    yield '[';
+    for (let i = 0; i < value.length; i += 1) {
+      yield `${i === 0 ? '' : ','}\n${inner}`;
+      const item: unknown = value[i];
+      if (item === undefined || typeof item === 'function') yield 'null';
+      else yield* jsonPieces(item, inner);
+    }
+    yield `\n${indent}]`;
+    return;
+  }
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined && typeof v !== 'function');
+    if (entries.length === 0) {
+      yield '{}';
+      return;
+    }
+    const inner = `${indent}  `;
+    yield '{';
+    for (const [i, [key, v]] of entries.entries()) {
+      yield `${i === 0 ? '' : ','}\n${inner}${JSON.stringify(key)}: `;
+      yield* jsonPieces(v, inner);
+    }
+    yield `\n${indent}}`;
+    return;
+  }
+  yield JSON.stringify(value) ?? 'null';
 }

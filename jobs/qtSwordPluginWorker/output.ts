@@ -20,8 +20,8 @@ export interface PackageContent {
   items: readonly PackageItem[];
   /** descriptions.csv, produced in pieces once every object is in place. */
   csv(): Iterable<string>;
-  /** manifest.json text, produced once every object is in place. */
-  manifest(): string;
+  /** manifest.json, produced in pieces once every object is in place. */
+  manifest(): Iterable<string>;
 }
 
 export interface WriteOptions {
@@ -59,7 +59,7 @@ export async function writePackage(content: PackageContent, options: WriteOption
     }
     throwIfAborted(signal);
     await writeText(path.join(temp, 'descriptions.csv'), content.csv());
-    await writeText(path.join(temp, 'manifest.json'), [content.manifest()]);
+    await writeText(path.join(temp, 'manifest.json'), content.manifest());
     await chmod(temp, 0o755);
     await moveIntoPlace(temp, finalDir, outputRoot, aipUuid);
   } catch (error) {

@@ -26,17 +26,27 @@ export interface SubtreeReader {
   close(el: El, depth: number, text: string | undefined): void;
 }
 
-/** An attribute's value; unprefixed attributes by default. */
+/** An attribute's value; unprefixed attributes by default. The value is detached (see below). */
 export function attr(el: El, local: string, uri = ''): string | undefined {
   if (uri === '') {
     const a = el.attributes[local];
-    return a !== undefined && a.uri === '' ? a.value : undefined;
+    return a !== undefined && a.uri === '' ? detach(a.value) : undefined;
   }
   for (const key in el.attributes) {
     const a = el.attributes[key];
-    if (a !== undefined && a.local === local && a.uri === uri) return a.value;
+    if (a !== undefined && a.local === local && a.uri === uri) return detach(a.value);
   }
   return undefined;
+}
+
+/**
+ * A copy of `s` that does not share memory with the parser's input chunk. Strings saxes hands
+ * out can be V8 slices of a whole 256 KiB chunk; keeping one would keep the chunk alive, and
+ * memory would then grow with the METS size instead of the number of files. Concatenating
+ * forces V8 to build a new flat string, of which the slice is taken.
+ */
+export function detach(s: string): string {
+  return s.length < 13 ? s : (` ${s}`).slice(1);
 }
 
 export function isMets(el: El, local: string): boolean {

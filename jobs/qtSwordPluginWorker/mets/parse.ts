@@ -11,7 +11,7 @@ import { TextDecoder } from 'node:util';
 import type { SaxesTagNS } from 'saxes';
 import { DipError, oneLine, throwIfAborted } from '../util.js';
 import { DmdSecReader } from './dublinCore.js';
-import { type El, METS_NS, type OpenAction, type SubtreeReader, attr } from './element.js';
+import { type El, METS_NS, type OpenAction, type SubtreeReader, attr, detach } from './element.js';
 import type { MetsModel } from './model.js';
 import { AmdSecReader, FileSecReader, StructMapReader } from './sections.js';
 
@@ -170,7 +170,7 @@ class MetsCollector {
     if (this.captureDepth !== 0 && depth > this.captureDepth) return;
     let text: string | undefined;
     if (depth === this.captureDepth) {
-      text = this.captured.join('');
+      text = detach(this.captured.join(''));
       this.captured = [];
       this.captureDepth = 0;
     }
