@@ -1,4 +1,5 @@
 // The DIP ingest, start to finish: locate, parse, map, write. Loaded lazily by index.ts.
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobContext } from '../../src/types.js';
 import { csvHeader, csvRecord, rowFor } from './csv.js';
@@ -39,7 +40,17 @@ export async function ingestDip(payload: DipPayload, ctx: JobContext): Promise<D
     log.info({ dip: located.dipName, source: located.source.kind, extracted: located.extracted }, 'DIP located');
     const metsPath = await findMetsFile(located.dipDir, located.dipName);
     const aip = aipIdentity(located.dipName, path.basename(metsPath));
-    const model = await parseMets(metsPath, { signal });
+    const metsBytes = (await stat(metsPath)).size;
+    let lastParseLog = Date.now();
+    const model = await parseMets(metsPath, {
+      signal,
+      onRead: (bytesRead) => {
+        const now = Date.now();
+        if (now - lastParseLog < LOG_EVERY_MS) return;
+        lastParseLog = now;
+        log.info({ bytesRead, metsBytes }, 'Parsing METS');
+      },
+    });
     log.info(
       { mets: model.metsFileName, originals: model.originals.length, ms: Date.now() - started },
       'METS parsed',

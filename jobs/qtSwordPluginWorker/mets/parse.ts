@@ -21,6 +21,8 @@ const READ_CHUNK_BYTES = 256 * 1024;
 
 export interface ParseOptions {
   signal?: AbortSignal;
+  /** Called after each chunk with the number of bytes read so far. */
+  onRead?: (bytesRead: number) => void;
 }
 
 export async function parseMets(metsPath: string, options: ParseOptions = {}): Promise<MetsModel> {
@@ -49,6 +51,7 @@ export async function parseMets(metsPath: string, options: ParseOptions = {}): P
         const text = decode(decoder, chunk, true, fileName, bytesRead);
         bytesRead += chunk.length;
         if (text.length > 0) parser.write(text);
+        options.onRead?.(bytesRead);
       }
     } finally {
       stream.destroy();

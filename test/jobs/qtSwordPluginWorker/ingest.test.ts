@@ -1,6 +1,8 @@
 // End-to-end DIP ingest on generated, Archivematica-shaped DIPs: modes, titles, levels, parents,
 // Dublin Core, Archivematica properties, skipped files, determinism.
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateDip } from './dipGenerator.js';
@@ -101,6 +103,63 @@ describe('flat mode', () => {
     expect(manifest.tree.find((n) => n.title === 'kiwi.png')?.archivematica?.mimeType).toBe('image/png');
     expect(rec.progress.at(-1)).toEqual([4, 4]);
     expect(rec.warnings).toEqual([]);
+  });
+
+  it('reads a METS mixing PREMIS v2 and v3 objects, events and relationships', async () => {
+    const dip = await generateDip(box.deposit, {
+      name: 'mixed',
+      files: [
+        { path: 'v2.jpg', premis: 2, preservation: true, puid: 'fmt/44' },
+        { path: 'v3.jpg', premis: 3, preservation: true, puid: 'fmt/645' },
+      ],
+    });
+    const result = await runJob(payloadFor(dip.dipName), recordingContext(box.settings));
+    const manifest = await readManifest(result.outputDir);
+    const byTitle = Object.fromEntries(manifest.tree.map((n) => [n.title, n.archivematica]));
+    expect(byTitle['v2.jpg']).toMatchObject({
+      premisVersion: 2,
+      pronomPuid: 'fmt/44',
+      originalFileIngestedAt: '2024-05-06T07:00:00+00:00',
+      preservationCopyFileName: `v2-${dip.files[0]?.preservationUuid}.tif`,
+    });
+    expect(byTitle['v3.jpg']).toMatchObject({
+      premisVersion: 3,
+      pronomPuid: 'fmt/645',
+      preservationCopyFileName: `v3-${dip.files[1]?.preservationUuid}.tif`,
+    });
+  });
+
+  it('hard-links access copies into the package', async () => {
+    const dip = await generateDip(box.deposit, { files: [{ path: 'a.jpg' }] });
+    const result = await runJob(payloadFor(dip.dipName), recordingContext(box.settings));
+    const name = dip.files[0]?.accessName ?? '?';
+    const [src, dst] = await Promise.all([
+      stat(path.join(dip.dipDir, 'objects', name)),
+      stat(path.join(result.outputDir, 'objects', name)),
+    ]);
+    expect(dst.ino).toBe(src.ino);
+    expect(dst.nlink).toBe(2);
+  });
+
+  const otherDevice = '/dev/shm';
+  const canCrossDevices = (() => {
+    try {
+      return statSync(otherDevice).dev !== statSync(os.tmpdir()).dev;
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(!canCrossDevices)('copies access copies that live on another file system', async () => {
+    const deposit = await mkdtemp(path.join(otherDevice, 'dip-test-'));
+    try {
+      const dip = await generateDip(deposit, { files: [{ path: 'a.jpg', accessContent: 'cross-device bytes' }] });
+      const result = await runJob(payloadFor(dip.dipName), recordingContext({ ...box.settings, sword_deposit_dir: deposit }));
+      const copy = path.join(result.outputDir, 'objects', dip.files[0]?.accessName ?? '?');
+      expect((await stat(copy)).nlink).toBe(1);
+      expect(await readFile(copy, 'utf8')).toBe('cross-device bytes');
+    } finally {
+      await rm(deposit, { recursive: true, force: true });
+    }
   });
 
   it('reads PREMIS v3 preservation copies through GROUPID and the derivation relationship', async () => {
