@@ -1,4 +1,5 @@
 // Hostile and broken input: traversal, symlinks, zip bombs, XXE, bad XML, checksums, aborts.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, symlink, truncate, stat, writeFile } from 'node:fs/promises';
@@ -191,10 +192,22 @@ describe('zip uploads', () => {
   });
 });
 
+/** A named pipe outside the deposit (a plain file where mkfifo is missing). */
+async function trapFile(): Promise<string> {
+  const trap = path.join(box.root, 'trap');
+  try {
+    execFileSync('mkfifo', [trap]);
+  } catch {
+    await writeFile(trap, 'TOP-SECRET');
+  }
+  return trap;
+}
+
 describe('XML', () => {
   it('refuses a DOCTYPE declaring an external entity and reads nothing', async () => {
-    const secret = path.join(box.root, 'secret.txt');
-    await writeFile(secret, 'TOP-SECRET');
+    // A FIFO: opening it for reading would block (and the test time out), so success proves
+    // nothing tried to read it.
+    const secret = await trapFile();
     const dip = await generateDip(box.deposit, {
       files: [{ path: 'a.jpg', dmd: [{ dc: { title: 'placeholder' } }] }],
       doctype: `<!DOCTYPE mets:mets [<!ENTITY xxe SYSTEM "file://${secret}">]>`,
@@ -228,9 +241,10 @@ describe('XML', () => {
   });
 
   it('ignores an external DTD reference without fetching it', async () => {
+    const trap = await trapFile();
     const dip = await generateDip(box.deposit, {
       files: [{ path: 'a.jpg' }],
-      doctype: `<!DOCTYPE mets:mets SYSTEM "http://127.0.0.1:9/never.dtd">`,
+      doctype: `<!DOCTYPE mets:mets SYSTEM "file://${trap}">`,
     });
     const result = await runJob(byLocation(`file:///${dip.dipName}`), recordingContext(box.settings));
     expect(result.digitalObjects).toBe(1);
