@@ -1,0 +1,133 @@
+// Framing of Gearman binary packets: `\0REQ`/`\0RES`, uint32 type, uint32 size (big-endian), then the
+// arguments separated by NUL, the last one raw. Pure functions and a streaming decoder; no I/O here.
+import { argumentCount, packetTypeName } from './packets.js';
+
+export const HEADER_SIZE = 12;
+const MAGIC_REQ = 0x00524551; // "\0REQ"
+const MAGIC_RES = 0x00524553; // "\0RES"
+
+export type Magic = 'REQ' | 'RES';
+
+export interface Packet {
+  readonly magic: Magic;
+  readonly type: number;
+  /** Arguments as views into the received bytes (no copy). The last may contain NUL bytes. */
+  readonly args: readonly Buffer[];
+}
+
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+}
+
+export type PacketArgument = string | Uint8Array;
+
+/** Encode one packet into a single buffer. */
+export function encodePacket(magic: Magic, type: number, args: readonly PacketArgument[] = []): Buffer {
+  let size = args.length > 0 ? args.length - 1 : 0; // NUL separators
+  for (const arg of args) size += typeof arg === 'string' ? Buffer.byteLength(arg) : arg.byteLength;
+  const packet = Buffer.allocUnsafe(HEADER_SIZE + size);
+  packet.writeUInt32BE(magic === 'REQ' ? MAGIC_REQ : MAGIC_RES, 0);
+  packet.writeUInt32BE(type, 4);
+  packet.writeUInt32BE(size, 8);
+  let offset = HEADER_SIZE;
+  for (let i = 0; i < args.length; i++) {
+    if (i > 0) packet[offset++] = 0;
+    const arg = args[i]!;
+    if (typeof arg === 'string') offset += packet.write(arg, offset, 'utf8');
+    else {
+      packet.set(arg, offset);
+      offset += arg.byteLength;
+    }
+  }
+  return packet;
+}
+
+/** Split a packet body into its arguments, according to the packet type. */
+export function splitArguments(type: number, body: Buffer): Buffer[] {
+  const expected = argumentCount(type);
+  if (expected === undefined) throw new ProtocolError(`unknown packet type ${type}`);
+  if (expected === 0) {
+    if (body.length !== 0) throw new ProtocolError(`${packetTypeName(type)} carries no arguments but has ${body.length} bytes`);
+    return [];
+  }
+  const args: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i < expected - 1; i++) {
+    const nul = body.indexOf(0, start);
+    if (nul === -1) throw new ProtocolError(`${packetTypeName(type)} has ${i + 1} of ${expected} arguments`);
+    args.push(body.subarray(start, nul));
+    start = nul + 1;
+  }
+  args.push(body.subarray(start));
+  return args;
+}
+
+/**
+ * Incremental decoder: feed it socket chunks in any split or merge, it calls `onPacket` per whole packet.
+ * Throws ProtocolError on a bad magic, an unknown type or a packet larger than `maxPacketBytes`.
+ */
+export class PacketDecoder {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private bodySize = -1; // -1: waiting for a header
+  private magic: Magic = 'RES';
+  private type = 0;
+
+  constructor(
+    private readonly onPacket: (packet: Packet) => void,
+    private readonly maxPacketBytes: number,
+  ) {}
+
+  push(chunk: Buffer): void {
+    // Fast path: nothing buffered, parse straight out of the chunk without copying.
+    let buffer: Buffer;
+    if (this.pendingBytes === 0) buffer = chunk;
+    else {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.bodySize >= 0 && this.pendingBytes < this.bodySize) return; // still waiting for a large body
+      if (this.bodySize < 0 && this.pendingBytes < HEADER_SIZE) return;
+      buffer = Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+
+    let offset = 0;
+    for (;;) {
+      if (this.bodySize < 0) {
+        if (buffer.length - offset < HEADER_SIZE) break;
+        this.readHeader(buffer, offset);
+        offset += HEADER_SIZE;
+      }
+      if (buffer.length - offset < this.bodySize) break;
+      const body = buffer.subarray(offset, offset + this.bodySize);
+      offset += this.bodySize;
+      this.bodySize = -1;
+      this.onPacket({ magic: this.magic, type: this.type, args: splitArguments(this.type, body) });
+    }
+    if (offset < buffer.length) {
+      const rest = buffer.subarray(offset);
+      this.pending.push(rest);
+      this.pendingBytes = rest.length;
+    }
+  }
+
+  private readHeader(buffer: Buffer, offset: number): void {
+    const magic = buffer.readUInt32BE(offset);
+    if (magic === MAGIC_RES) this.magic = 'RES';
+    else if (magic === MAGIC_REQ) this.magic = 'REQ';
+    else throw new ProtocolError(`bad packet magic 0x${magic.toString(16).padStart(8, '0')}`);
+    this.type = buffer.readUInt32BE(offset + 4);
+    if (argumentCount(this.type) === undefined) throw new ProtocolError(`unknown packet type ${this.type}`);
+    const size = buffer.readUInt32BE(offset + 8);
+    if (size > this.maxPacketBytes) {
+      throw new ProtocolError(`${packetTypeName(this.type)} packet of ${size} bytes exceeds the ${this.maxPacketBytes}-byte limit`);
+    }
+    this.bodySize = size;
+  }
+
+  /** Bytes received that do not yet form a whole packet. */
+  get bufferedBytes(): number {
+    return this.pendingBytes;
+  }
+}

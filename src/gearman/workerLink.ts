@@ -1,0 +1,302 @@
+// The worker side of one connection to one job server: registration, grab/sleep/wake, job replies,
+// and reconnection with backoff. It speaks packets; its owner (a runtime slot) sees only events.
+import { hostname } from 'node:os';
+import type { Packet } from './codec.js';
+import { PacketConnection } from './connection.js';
+import { PacketType, packetTypeName } from './packets.js';
+import { formatAddress, type ServerAddress } from './address.js';
+
+/** A function to register, with the server-side timeout to send in CAN_DO_TIMEOUT (ms), if any. */
+export interface Ability {
+  readonly name: string;
+  readonly serverTimeoutMs?: number;
+}
+
+/** A job as assigned by the server. `payload` is a view into the received bytes. */
+export interface AssignedJob {
+  readonly handle: string;
+  readonly functionName: string;
+  readonly unique: string;
+  readonly payload: Buffer;
+}
+
+export interface WorkerLinkEvents {
+  /** Connected and registered; the link may have work: grab. */
+  ready(link: WorkerLink): void;
+  job(link: WorkerLink, job: AssignedJob): void;
+  /** The server had no job; the link has told it we sleep, and will wake on work. */
+  noJob(link: WorkerLink): void;
+  /** The server woke us: there may be work. */
+  wake(link: WorkerLink): void;
+  /**
+   * The connection is gone, or a connect attempt failed (`wasConnected` false). A reconnect is scheduled
+   * in `retryInMs` unless the link was closed.
+   */
+  down(link: WorkerLink, error: Error | undefined, retryInMs: number | undefined, wasConnected: boolean): void;
+  /** The server sent an ERROR packet. */
+  serverError(link: WorkerLink, code: string, message: string): void;
+}
+
+export interface WorkerLinkOptions {
+  readonly address: ServerAddress;
+  readonly clientId: string;
+  readonly abilities: readonly Ability[];
+  readonly maxPacketBytes: number;
+  readonly connectTimeoutMs: number;
+  readonly backoff: BackoffPolicy;
+}
+
+export interface BackoffPolicy {
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+/** Exponential backoff with full jitter in [delay/2, delay], capped. */
+export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+  const exponential = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(attempt, 30));
+  return Math.round(exponential / 2 + (random() * exponential) / 2);
+}
+
+export type LinkState = 'idle' | 'connecting' | 'registered' | 'closed';
+
+export class WorkerLink {
+  readonly name: string;
+  private connection: PacketConnection | undefined;
+  private state: LinkState = 'idle';
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** A GRAB is on the wire and unanswered. */
+  private grabbing = false;
+  /** Handles of jobs assigned on this connection and not yet answered. */
+  private readonly running = new Set<string>();
+  private readonly closeWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly options: WorkerLinkOptions,
+    private readonly events: WorkerLinkEvents,
+  ) {
+    this.name = formatAddress(options.address);
+  }
+
+  get address(): ServerAddress {
+    return this.options.address;
+  }
+
+  // A method, not an inline comparison: close() may change the state while connect() awaits.
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  get isRegistered(): boolean {
+    return this.state === 'registered';
+  }
+
+  get isGrabbing(): boolean {
+    return this.grabbing;
+  }
+
+  /** Jobs from this connection still waiting for their final reply. */
+  get runningJobs(): number {
+    return this.running.size;
+  }
+
+  /** Start connecting (and keep reconnecting until close()). */
+  start(): void {
+    if (this.state !== 'idle') return;
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    this.state = 'connecting';
+    this.retryTimer = undefined;
+    let connection: PacketConnection;
+    try {
+      connection = await PacketConnection.connect(
+        this.options.address,
+        {
+          onPacket: (packet) => this.onPacket(connection, packet),
+          onClose: (error) => this.onClose(connection, error),
+        },
+        { connectTimeoutMs: this.options.connectTimeoutMs, maxPacketBytes: this.options.maxPacketBytes },
+      );
+    } catch (error) {
+      if (this.isClosed()) return;
+      this.scheduleRetry(error instanceof Error ? error : new Error(String(error)), false);
+      return;
+    }
+    if (this.isClosed()) {
+      connection.end();
+      return;
+    }
+    this.connection = connection;
+    this.attempt = 0;
+    this.grabbing = false;
+    this.running.clear();
+    // Registration is re-sent on every (re)connect: gearmand forgets everything with the connection.
+    const packets: Array<[number, string[]]> = [[PacketType.SET_CLIENT_ID, [this.options.clientId]]];
+    for (const ability of this.options.abilities) {
+      if (ability.serverTimeoutMs !== undefined) {
+        packets.push([PacketType.CAN_DO_TIMEOUT, [ability.name, String(ability.serverTimeoutMs)]]);
+      } else packets.push([PacketType.CAN_DO, [ability.name]]);
+    }
+    connection.sendBatch(packets);
+    this.state = 'registered';
+    this.events.ready(this);
+  }
+
+  private scheduleRetry(error: Error | undefined, wasConnected: boolean): void {
+    const delay = backoffDelay(this.attempt++, this.options.backoff);
+    this.state = 'connecting';
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+    this.events.down(this, error, delay, wasConnected);
+  }
+
+  private onClose(connection: PacketConnection, error: Error | undefined): void {
+    if (connection !== this.connection) return;
+    this.connection = undefined;
+    for (const resolve of this.closeWaiters.splice(0)) resolve();
+    this.grabbing = false;
+    this.running.clear();
+    if (this.state === 'closed') {
+      this.events.down(this, error, undefined, true);
+      return;
+    }
+    this.scheduleRetry(error ?? new Error('connection closed by server'), true);
+  }
+
+  private onPacket(connection: PacketConnection, packet: Packet): void {
+    if (connection !== this.connection) return;
+    switch (packet.type) {
+      case PacketType.JOB_ASSIGN_UNIQ: {
+        this.grabbing = false;
+        const [handle, fn, unique, payload] = packet.args as [Buffer, Buffer, Buffer, Buffer];
+        const job: AssignedJob = {
+          handle: handle.toString('latin1'),
+          functionName: fn.toString(),
+          unique: unique.toString(),
+          payload,
+        };
+        this.running.add(job.handle);
+        this.events.job(this, job);
+        return;
+      }
+      case PacketType.NO_JOB:
+        this.grabbing = false;
+        connection.send(PacketType.PRE_SLEEP);
+        this.events.noJob(this);
+        return;
+      case PacketType.NOOP:
+        this.events.wake(this);
+        return;
+      case PacketType.ERROR: {
+        const [code, message] = packet.args as [Buffer, Buffer];
+        this.events.serverError(this, code.toString(), message.toString());
+        return;
+      }
+      case PacketType.ECHO_RES:
+      case PacketType.OPTION_RES:
+        return;
+      default:
+        connection.destroy(new Error(`unexpected ${packetTypeName(packet.type)} packet from job server`));
+    }
+  }
+
+  /** Ask for a job. Answered by a `job` or `noJob` event. No-op while a grab is outstanding. */
+  grab(): boolean {
+    if (this.state !== 'registered' || this.grabbing || !this.connection) return false;
+    this.grabbing = true;
+    this.connection.send(PacketType.GRAB_JOB_UNIQ);
+    return true;
+  }
+
+  /** Whether a reply for `handle` can still reach the server (its connection has not dropped since). */
+  owns(handle: string): boolean {
+    return this.running.has(handle);
+  }
+
+  sendStatus(handle: string, numerator: number, denominator: number): boolean {
+    return this.sendForJob(handle, PacketType.WORK_STATUS, [handle, String(numerator), String(denominator)]);
+  }
+
+  sendData(handle: string, data: string | Uint8Array): boolean {
+    return this.sendForJob(handle, PacketType.WORK_DATA, [handle, data]);
+  }
+
+  sendWarning(handle: string, data: string | Uint8Array): boolean {
+    return this.sendForJob(handle, PacketType.WORK_WARNING, [handle, data]);
+  }
+
+  /** Final replies: exactly one of these per job. Returns false when the job's connection is gone. */
+  sendComplete(handle: string, result: string | Uint8Array): boolean {
+    return this.finish(handle, PacketType.WORK_COMPLETE, [handle, result]);
+  }
+
+  sendFail(handle: string): boolean {
+    return this.finish(handle, PacketType.WORK_FAIL, [handle]);
+  }
+
+  sendException(handle: string, message: string | Uint8Array): boolean {
+    return this.finish(handle, PacketType.WORK_EXCEPTION, [handle, message]);
+  }
+
+  /** Final reply and the next GRAB in one write: no round trip between jobs. */
+  completeAndGrab(handle: string, result: string | Uint8Array): boolean {
+    if (!this.connection || !this.running.delete(handle)) return false;
+    if (this.state === 'registered' && !this.grabbing) {
+      this.grabbing = true;
+      this.connection.sendBatch([
+        [PacketType.WORK_COMPLETE, [handle, result]],
+        [PacketType.GRAB_JOB_UNIQ, []],
+      ]);
+    } else this.connection.send(PacketType.WORK_COMPLETE, [handle, result]);
+    return true;
+  }
+
+  private sendForJob(handle: string, type: number, args: Array<string | Uint8Array>): boolean {
+    if (!this.connection || !this.running.has(handle)) return false;
+    this.connection.send(type, args);
+    return true;
+  }
+
+  private finish(handle: string, type: number, args: Array<string | Uint8Array>): boolean {
+    if (!this.connection || !this.running.delete(handle)) return false;
+    this.connection.send(type, args);
+    return true;
+  }
+
+  /**
+   * Close the connection. With jobs still running on it, gearmand requeues them: callers that drain
+   * wait for their jobs first. Never sends CANT_DO/RESET_ABILITIES (that would requeue running jobs too).
+   */
+  close(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.state = 'closed';
+    const connection = this.connection;
+    if (!connection) return Promise.resolve();
+    const closed = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    connection.end();
+    return closed;
+  }
+
+  /** Close the socket at once (gearmand requeues what was running). */
+  abort(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.state = 'closed';
+    this.connection?.destroy();
+  }
+
+  /**
+   * Drop the current connection and reconnect: the way to hand an unwanted assigned job back, since
+   * gearmand requeues a connection's jobs when it closes.
+   */
+  dropConnection(): void {
+    this.connection?.destroy();
+  }
+}
+
+/** Default client id: host and pid, so `gearadmin --workers` shows who is who. */
+export function defaultClientId(suffix?: string): string {
+  return `atom-worker:${hostname()}:${process.pid}${suffix ? `:${suffix}` : ''}`;
+}
