@@ -1,0 +1,17 @@
+// Configuration problems: one message naming the file, the key path and the problem; exit 78.
+
+/** sysexits.h EX_CONFIG: what supervisors and scripts expect for "fix your configuration". */
+export const EX_CONFIG = 78;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    /** The file (or `--flag` / environment variable) the problem is in. */
+    readonly source: string,
+    /** Dotted key path, e.g. `all.atom_worker.concurrency`; empty for the whole file. */
+    readonly keyPath: string,
+    readonly problem: string,
+  ) {
+    super(keyPath ? `${source}: ${keyPath}: ${problem}` : `${source}: ${problem}`);
+  }
+}
