@@ -1,0 +1,48 @@
+// Notice when the event loop was blocked (a handler doing long synchronous work starves every slot's
+// socket), and keep the recent lag for health checks and metrics.
+import type { Logger } from 'pino';
+
+export interface LoopMonitor {
+  /** The lag of the last tick, in ms. */
+  readonly lagMs: number;
+  /** Whether a tick arrived recently and on time (for /healthz and the systemd watchdog). */
+  healthy(): boolean;
+  stop(): void;
+}
+
+export interface LoopMonitorOptions {
+  readonly log: Logger;
+  readonly thresholdMs?: number;
+  readonly intervalMs?: number;
+  /** Who was running, to name in the warning. */
+  readonly describeRunning: () => unknown;
+}
+
+export function startLoopMonitor(options: LoopMonitorOptions): LoopMonitor {
+  const threshold = options.thresholdMs ?? 1000;
+  const interval = options.intervalMs ?? 200;
+  let expected = performance.now() + interval;
+  let lagMs = 0;
+  let lastTick = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    lagMs = Math.max(0, now - expected);
+    expected = now + interval;
+    lastTick = now;
+    if (lagMs > threshold) {
+      options.log.warn({ blocked_ms: Math.round(lagMs), running: options.describeRunning() }, 'event loop was blocked: a handler did long synchronous work');
+    }
+  }, interval);
+  timer.unref();
+  return {
+    get lagMs() {
+      return lagMs;
+    },
+    healthy() {
+      return performance.now() - lastTick < threshold + interval * 2 && lagMs <= threshold;
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
