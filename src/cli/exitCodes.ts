@@ -1,0 +1,15 @@
+// How the CLI reports the errors that end a verb: a one-line message on stderr and a sysexits code.
+import { ConfigError, EX_CONFIG } from '../config/errors.js';
+import { JobLoadError } from '../runtime/loadJobs.js';
+
+export const EX_SOFTWARE = 70;
+export const EX_UNAVAILABLE = 69;
+
+/** Print a known error the way users should see it; returns the exit code, or undefined if unknown. */
+export function reportKnownError(error: unknown): number | undefined {
+  if (error instanceof ConfigError || error instanceof JobLoadError) {
+    process.stderr.write(`atom-worker: configuration error: ${error.message}\n`);
+    return EX_CONFIG;
+  }
+  return undefined;
+}

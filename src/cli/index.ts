@@ -1,0 +1,32 @@
+// The commander program: one file per verb, registered here.
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
+import { registerExec } from './exec.js';
+import { registerRun } from './run.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('atom-worker')
+    .description('A Gearman job worker for AtoM: runs AtoM\'s background jobs (DIP ingest, imports, exports, reports).')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerRun(program);
+  registerExec(program);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors exit 64 (EX_USAGE), already printed by commander.
+      process.exitCode = error.exitCode === 0 ? 0 : 64;
+      return;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,46 @@
+// Option definitions shared by the verbs that read the configuration, and their parsers.
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_CONFIG_FILE, DEFAULT_ENV, SERVERS_ENV_VAR } from '../config/settings.js';
+
+export function positiveInteger(flag: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value) || Number(value) <= 0) throw new InvalidArgumentError(`${flag} takes a positive whole number, got "${value}"`);
+    return Number(value);
+  };
+}
+
+export function nonNegativeInteger(flag: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} takes a whole number, got "${value}"`);
+    return Number(value);
+  };
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** --config, --env, --servers: what every verb needs to find the job servers. */
+export function addConnectionOptions(command: Command): Command {
+  return command
+    .option('-c, --config <file>', `configuration file (AtoM's gearman.yml format)`, undefined)
+    .addOption(new Option('--env <section>', 'config section merged over `all:`, as in AtoM').default(DEFAULT_ENV))
+    .option('-s, --servers <list>', `job servers, "host[:port],…" (overrides ${SERVERS_ENV_VAR} and the file)`)
+    .addHelpText('after', `\nThe configuration file defaults to ${DEFAULT_CONFIG_FILE} in the working directory.`);
+}
+
+/** --jobs, --prefix and the ability selection: what decides the registered function names. */
+export function addJobOptions(command: Command): Command {
+  return command
+    .option('-j, --jobs <dir>', 'folder of job modules (repeatable; replaces the default: the built-in jobs)', collect)
+    .option('--prefix <string>', 'function-name prefix (overrides job_prefix / atom_root_dir)')
+    .option('-t, --types <list>', 'register the jobs of these worker_types groups (comma-separated)')
+    .option('-a, --abilities <list>', 'register exactly these jobs (comma-separated; overrides --types)');
+}
+
+export function addLogOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(new Option('--log-format <format>', 'json lines, or pretty (default: pretty on a terminal)').choices(['json', 'pretty', 'auto']))
+    .option('--log-file <path>', 'append logs to this file instead of stdout (SIGHUP reopens it)');
+}
