@@ -1,0 +1,136 @@
+// The one harness every integration test uses: a real gearmand on a free loopback port below 32768
+// (above that, a restarted server's port can collide with a reconnecting client's ephemeral port).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export interface GearmandOptions {
+  /** Use gearmand's SQLite persistent queue in this file (survives kill -9). */
+  readonly sqliteQueue?: string;
+  readonly port?: number;
+}
+
+export interface Gearmand {
+  readonly host: string;
+  readonly port: number;
+  /** `127.0.0.1:PORT`, as written in configs. */
+  readonly address: string;
+  readonly logFile: string;
+  /** Stop gently (SIGTERM) and wait for exit. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait for exit. */
+  kill9(): Promise<void>;
+  /** Start again on the same port with the same options. */
+  restart(): Promise<void>;
+  log(): string;
+}
+
+let gearmandChecked = false;
+
+function assertGearmandInstalled(): void {
+  if (gearmandChecked) return;
+  const probe = spawnSync('gearmand', ['--version'], { encoding: 'utf8' });
+  if (probe.error) {
+    throw new Error(
+      'gearmand is not installed: the integration tests need a real job server. ' +
+        'Install the Debian package: apt-get install -y gearman-job-server',
+    );
+  }
+  gearmandChecked = true;
+}
+
+const usedPorts = new Set<number>();
+
+/** A port in 20000..32767 that nothing listens on right now. */
+export async function freeLowPort(): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 20000 + Math.floor(Math.random() * 12767);
+    if (usedPorts.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+    });
+    if (free) {
+      usedPorts.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port found in 20000-32767');
+}
+
+/** Resolve once something accepts TCP connections on the port (gearmand has no readiness signal). */
+export async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`gearmand exited (${child.exitCode ?? child.signalCode}) before listening on ${port}`);
+    }
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ port, host: '127.0.0.1' });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`gearmand did not listen on ${port} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function waitForExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export async function startGearmand(options: GearmandOptions = {}): Promise<Gearmand> {
+  assertGearmandInstalled();
+  const port = options.port ?? (await freeLowPort());
+  const dir = mkdtempSync(path.join(tmpdir(), 'atom-worker-gearmand-'));
+  const logFile = path.join(dir, 'gearmand.log');
+  let child: ChildProcess;
+
+  const launch = async (): Promise<void> => {
+    const args = ['--port', String(port), '--listen', '127.0.0.1', '--log-file', logFile, '--verbose', 'INFO'];
+    if (options.sqliteQueue) args.push('--queue-type', 'libsqlite3', '--libsqlite3-db', options.sqliteQueue);
+    child = spawn('gearmand', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr?.resume();
+    await waitForPort(port, child);
+  };
+  await launch();
+
+  const handle: Gearmand = {
+    host: '127.0.0.1',
+    port,
+    address: `127.0.0.1:${port}`,
+    logFile,
+    async stop() {
+      child.kill('SIGTERM');
+      await waitForExit(child);
+    },
+    async kill9() {
+      child.kill('SIGKILL');
+      await waitForExit(child);
+    },
+    async restart() {
+      await launch();
+    },
+    log() {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
+  };
+  const stop = handle.stop;
+  handle.stop = async () => {
+    await stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return handle;
+}
