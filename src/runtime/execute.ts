@@ -33,6 +33,8 @@ export interface ExecuteOptions {
   /** The effective time limit: the job's own, else the worker default. */
   readonly timeoutMs: number | undefined;
   readonly maxPayloadBytes: number;
+  /** Set when the job must not run at all (the worker answers it as rejected with this reason). */
+  readonly refusal?: string | undefined;
 }
 
 export interface Execution {
@@ -132,7 +134,8 @@ export function executeJob(options: ExecuteOptions): Execution {
     return true;
   };
 
-  const decoded = decodePayload(options.job, options.payload, options.maxPayloadBytes);
+  const decoded: Decoded =
+    options.refusal !== undefined ? { ok: false, reason: options.refusal } : decodePayload(options.job, options.payload, options.maxPayloadBytes);
   if (!decoded.ok) {
     decide({ kind: 'rejected', reason: decoded.reason });
     return { outcome, settled: Promise.resolve(), interrupt() {}, signal: controller.signal, handlerDone: true };

@@ -56,6 +56,8 @@ export interface JobEvent {
 
 /** Hooks for the journal, metrics and sd_notify; all optional, all synchronous and cheap. */
 export interface WorkerObserver {
+  /** Before the handler runs: return a reason to fail the job without running it (e.g. too many attempts). */
+  refuseJob?(event: JobEvent): string | undefined;
   jobStarted?(event: JobEvent): void;
   jobProgress?(event: JobEvent, numerator: number, denominator: number): void;
   jobEnded?(event: JobEvent, status: JobEndStatus, durationMs: number, detail: { reason?: string; resultBytes?: number }): void;
@@ -200,10 +202,13 @@ export class Worker implements SlotHost {
     jobLog.info({ payload_bytes: assigned.payload.length, server: link.name, slot: slot.index }, 'job started');
     for (const observer of this.options.observers ?? []) observer.jobStarted?.(event);
 
+    let refusal: string | undefined;
+    for (const observer of this.options.observers ?? []) refusal ??= observer.refuseJob?.(event);
     const execution = executeJob({
       job: registration.job,
       info,
       payload: assigned.payload,
+      refusal,
       log: jobLog,
       settings: this.options.jobSettings,
       timeoutMs: registration.timeoutMs,
