@@ -1,0 +1,193 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/errors.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { atomJobPrefix } from '../../src/config/prefix.js';
+import { resolveSettings } from '../../src/config/settings.js';
+import { tempDir } from '../harness/worker.js';
+
+function configFile(text: string): string {
+  const dir = tempDir();
+  const file = path.join(dir, 'gearman.yml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function resolve(text: string, flags: Parameters<typeof resolveSettings>[0] = {}, environment: NodeJS.ProcessEnv = {}) {
+  return resolveSettings({ config: configFile(text), ...flags }, { environment });
+}
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const atomShipped = `
+all:
+  servers:
+    default: 127.0.0.1:4730
+
+  worker_types:
+    general:
+      - arFindingAidJob
+    sword:
+      - qtSwordPluginWorker
+`;
+
+describe("AtoM's own gearman.yml shape", () => {
+  it('reads servers and worker_types from all:', () => {
+    const settings = resolve(atomShipped);
+    expect(settings.servers).toEqual([{ host: '127.0.0.1', port: 4730 }]);
+    expect(settings.workerTypes).toEqual({ general: ['arFindingAidJob'], sword: ['qtSwordPluginWorker'] });
+    expect(settings.concurrency).toBe(1);
+    expect(settings.prefix).toBe('');
+  });
+
+  it('deep-merges all: with the --env section, the later one winning', () => {
+    const text = `
+all:
+  servers: { a: "10.0.0.1:4730" }
+  atom_worker: { concurrency: 2, log_level: debug }
+worker:
+  servers: { b: "[::1]:4731" }
+  atom_worker: { concurrency: 4 }
+other:
+  atom_worker: { concurrency: 9 }
+`;
+    const settings = resolve(text);
+    expect(settings.servers).toEqual([
+      { host: '10.0.0.1', port: 4730 },
+      { host: '::1', port: 4731 },
+    ]);
+    expect(settings.concurrency).toBe(4);
+    expect(settings.logLevel).toBe('debug');
+    expect(resolve(text, { env: 'other' }).concurrency).toBe(9);
+    expect(resolve(text, { env: 'all' }).concurrency).toBe(2);
+  });
+
+  it('accepts server entries as {host, port} objects and lists', () => {
+    expect(resolve('all:\n  servers:\n    x: { host: gm, port: 4000 }\n').servers).toEqual([{ host: 'gm', port: 4000 }]);
+    expect(resolve('all:\n  servers: ["a", "b:1"]\n').servers).toEqual([
+      { host: 'a', port: 4730 },
+      { host: 'b', port: 1 },
+    ]);
+  });
+});
+
+describe('gearman_job_server, the setting AtoM documents', () => {
+  it('works at the top level, with several servers and default ports', () => {
+    const settings = resolve('gearman_job_server: "gm1,gm2:4731,[::1]"\n');
+    expect(settings.servers).toEqual([
+      { host: 'gm1', port: 4730 },
+      { host: 'gm2', port: 4731 },
+      { host: '::1', port: 4730 },
+    ]);
+  });
+
+  it('works inside a section, and a server named twice counts once', () => {
+    const settings = resolve('all:\n  gearman_job_server: 127.0.0.1:4730\n  servers: { default: "127.0.0.1:4730" }\n');
+    expect(settings.servers).toEqual([{ host: '127.0.0.1', port: 4730 }]);
+  });
+});
+
+describe('precedence: flags, then ATOM_WORKER_SERVERS, then the file', () => {
+  it('prefers --servers, then the environment variable', () => {
+    expect(resolve(atomShipped, { servers: 'flag:1' }, { ATOM_WORKER_SERVERS: 'env:2' }).servers).toEqual([{ host: 'flag', port: 1 }]);
+    expect(resolve(atomShipped, {}, { ATOM_WORKER_SERVERS: 'env:2,env3' }).servers).toEqual([
+      { host: 'env', port: 2 },
+      { host: 'env3', port: 4730 },
+    ]);
+  });
+
+  it('prefers flags over atom_worker settings', () => {
+    const text = 'all:\n  servers: { d: x }\n  atom_worker: { concurrency: 3, shutdown_timeout: 5, max_job_count: 10 }\n';
+    const settings = resolve(text, { concurrency: 7, maxJobCount: 2 });
+    expect(settings.concurrency).toBe(7);
+    expect(settings.maxJobCount).toBe(2);
+    expect(settings.shutdownTimeoutMs).toBe(5000);
+  });
+
+  it('runs without a config file when servers come from the environment and no --config was given', () => {
+    const cwd = process.cwd();
+    process.chdir(tempDir());
+    try {
+      const settings = resolveSettings({}, { environment: { ATOM_WORKER_SERVERS: 'gm:4730' } });
+      expect(settings.configFile).toBeUndefined();
+      expect(settings.servers).toEqual([{ host: 'gm', port: 4730 }]);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
+
+describe('function-name prefix', () => {
+  it("is AtoM's md5(sf_root_dir . workers_key) . '-'", () => {
+    // Known values, computed independently with `printf '%s' /usr/share/nginx/atom | md5sum`.
+    const expected = '424b6ef096d623432cfda8de25d8db88-';
+    expect(atomJobPrefix('/usr/share/nginx/atom')).toBe(expected);
+    expect(atomJobPrefix('/var/www/atom', 'secret')).toBe('11bf05e1078a470c29ce3eea3b4c41f2-');
+    expect(atomJobPrefix('/usr/share/nginx/atom/')).toBe(expected);
+  });
+
+  it('comes from atom_root_dir (+ workers_key), or job_prefix, never both', () => {
+    expect(resolve('all:\n  servers: { d: x }\n  atom_worker: { atom_root_dir: /var/www/atom, workers_key: k }\n').prefix).toBe(
+      atomJobPrefix('/var/www/atom', 'k'),
+    );
+    expect(resolve('all:\n  servers: { d: x }\n  atom_worker: { job_prefix: "site1-" }\n').prefix).toBe('site1-');
+    const error = configError(() => resolve('all:\n  servers: { d: x }\n  atom_worker: { job_prefix: a, atom_root_dir: /b }\n'));
+    expect(error.message).toContain('atom_worker.job_prefix');
+  });
+});
+
+describe('errors name the file, the key and the problem', () => {
+  it('reports a wrong type with its full key path', () => {
+    const text = 'all:\n  servers: { d: x }\n  atom_worker:\n    concurrency: many\n';
+    const file = configFile(text);
+    const error = configError(() => resolveSettings({ config: file }, { environment: {} }));
+    expect(error.message).toBe(`${file}: all.atom_worker.concurrency: expected number, received string`);
+  });
+
+  it('names the env section when the problem is there', () => {
+    const error = configError(() => resolve('all:\n  servers: { d: x }\nworker:\n  atom_worker: { concurrency: 0 }\n'));
+    expect(error.keyPath).toBe('worker.atom_worker.concurrency');
+    expect(error.problem).toMatch(/too small/i);
+  });
+
+  it('names the server entry that does not parse', () => {
+    const error = configError(() => resolve('all:\n  servers:\n    backup: "::1:4730"\n'));
+    expect(error.keyPath).toBe('servers.backup');
+    expect(error.problem).toMatch(/brackets/);
+  });
+
+  it('explains invalid YAML with its line', () => {
+    const error = configError(() => resolve('all:\n  servers:\n    a: [unclosed\n'));
+    expect(error.message).toMatch(/invalid YAML at line \d+, column \d+/);
+  });
+
+  it('says which path was tried when the file is missing', () => {
+    const error = configError(() => resolveSettings({ config: '/nonexistent/dir/gearman.yml' }, { environment: {} }));
+    expect(error.message).toContain('/nonexistent/dir/gearman.yml');
+    expect(error.message).toContain('file not found');
+  });
+
+  it('requires a job server', () => {
+    const error = configError(() => resolve('all:\n  worker_types: { a: [b] }\n'));
+    expect(error.problem).toMatch(/no job server configured/);
+  });
+
+  it('refuses a top level that is not a mapping, and a section that is not one', () => {
+    expect(configError(() => resolve('- a\n- b\n')).problem).toMatch(/mapping at the top level/);
+    expect(configError(() => resolve('all: 5\n')).keyPath).toBe('all');
+  });
+
+  it('warns about unknown keys instead of failing, since AtoM keeps its own keys there', () => {
+    const { warnings } = parseConfigText('f.yml', 'all:\n  servers: { a: b }\n  mystery: 1\n  atom_worker: { concurency: 2 }\n', 'worker');
+    expect(warnings).toEqual(['f.yml: all.mystery: unknown key, ignored', 'f.yml: all.atom_worker.concurency: unknown key, ignored']);
+  });
+});
