@@ -17,7 +17,13 @@ import { AmdSecReader, FileSecReader, StructMapReader } from './sections.js';
 
 /** Longest text kept for one element; longer values are cut (and a note is recorded). */
 const MAX_CAPTURE_CHARS = 1_000_000;
-const READ_CHUNK_BYTES = 256 * 1024;
+/**
+ * Bytes per read. Kept well below V8's large-object size (128 KiB): the decoded chunk string
+ * (and saxes' slices of it) then lives and dies in the young generation; 256 KiB chunks went to
+ * large-object space, survived scavenges when a slice was still referenced and stacked up there
+ * until the next full GC (about 8 MB on a 43 MB METS).
+ */
+const READ_CHUNK_BYTES = 64 * 1024;
 
 export interface ParseOptions {
   signal?: AbortSignal;
