@@ -48,9 +48,9 @@ export function aipIdentity(dipName: string, metsFileName: string): AipIdentity 
 
 export interface AccessCopy {
   /** Name in objects/, `<uuid>-<name>`. */
-  fileName: string;
+  readonly fileName: string;
   /** Path to read (a symlink inside the DIP is resolved). */
-  source: string;
+  readonly source: string;
 }
 
 export interface AccessIndex {
@@ -62,45 +62,80 @@ export interface AccessIndex {
   refused(uuid: string): string | undefined;
 }
 
+/**
+ * An access copy. Only the file name is kept per file (the folder is shared), and the full path
+ * is made when the file is linked: a 10,000-file DIP would otherwise hold 10,000 long paths.
+ */
+class AccessFile implements AccessCopy {
+  constructor(
+    private readonly dir: string,
+    readonly fileName: string,
+    /** The resolved target, for a symlink. */
+    private readonly real: string | null,
+  ) {}
+
+  get source(): string {
+    return this.real ?? path.join(this.dir, this.fileName);
+  }
+}
+
 /** Index objects/ once: UUID prefix → first file by name. Linear in the number of files. */
 export async function indexAccessCopies(dipDir: string): Promise<AccessIndex> {
   const objectsDir = path.join(dipDir, 'objects');
-  const found = new Map<string, AccessCopy>();
-  const refusedReasons = new Map<string, string>();
-  let entries: Dirent[];
+  let realObjects: string;
   try {
-    const realObjects = await realpath(objectsDir);
-    if (!isInside(realObjects, dipDir)) throw new DipError('The DIP objects folder is a link that leads outside the DIP');
-    entries = await readdir(realObjects, { withFileTypes: true });
-  } catch (error) {
-    if (error instanceof DipError) throw error;
+    realObjects = await realpath(objectsDir);
+  } catch {
     return { present: false, find: () => undefined, refused: () => undefined };
   }
-  entries.sort((a, b) => compareCodePoints(a.name, b.name));
-  for (const entry of entries) {
-    const uuid = entry.name.slice(0, 36);
-    if (!isUuid(uuid) || found.has(uuid)) continue;
-    const full = path.join(objectsDir, entry.name);
-    if (entry.isFile()) {
-      found.set(uuid, { fileName: entry.name, source: full });
-    } else if (entry.isSymbolicLink()) {
-      const real = await realpath(full).catch(() => undefined);
-      if (real === undefined) {
-        refusedReasons.set(uuid, `access copy ${entry.name} is a broken link`);
-      } else if (!isInside(real, dipDir)) {
-        refusedReasons.set(uuid, `access copy ${entry.name} is a link that leads outside the DIP`);
-      } else if (!(await stat(real)).isFile()) {
-        refusedReasons.set(uuid, `access copy ${entry.name} is not a regular file`);
-      } else {
-        found.set(uuid, { fileName: entry.name, source: real });
-      }
-    }
-  }
+  if (!isInside(realObjects, dipDir)) throw new DipError('The DIP objects folder is a link that leads outside the DIP');
+  const scanned = await scanObjects(objectsDir, realObjects, dipDir);
+  if (scanned === undefined) return { present: false, find: () => undefined, refused: () => undefined };
+  const { found, refusedReasons } = scanned;
   return {
     present: true,
     find: (uuid) => found.get(uuid),
     refused: (uuid) => (found.has(uuid) ? undefined : refusedReasons.get(uuid)),
   };
+}
+
+/** Kept apart from the closures above so that nothing keeps the directory entries alive. */
+async function scanObjects(
+  objectsDir: string,
+  realObjects: string,
+  dipDir: string,
+): Promise<{ found: Map<string, AccessFile>; refusedReasons: Map<string, string> } | undefined> {
+  const found = new Map<string, AccessFile>();
+  const refusedReasons = new Map<string, string>();
+  let entries: Dirent[];
+  try {
+    entries = await readdir(realObjects, { withFileTypes: true });
+  } catch {
+    return undefined;
+  }
+  entries.sort((a, b) => compareCodePoints(a.name, b.name));
+  for (const entry of entries) {
+    const name = entry.name;
+    const uuid = name.slice(0, 36);
+    if (!isUuid(uuid) || found.has(uuid)) continue;
+    if (entry.isFile()) {
+      found.set(uuid, new AccessFile(objectsDir, name, null));
+    } else if (entry.isSymbolicLink()) {
+      const full = path.join(objectsDir, name);
+      const real = await realpath(full).catch(() => undefined);
+      if (real === undefined) {
+        refusedReasons.set(uuid, `access copy ${name} is a broken link`);
+      } else if (!isInside(real, dipDir)) {
+        refusedReasons.set(uuid, `access copy ${name} is a link that leads outside the DIP`);
+      } else if (!(await stat(real)).isFile()) {
+        refusedReasons.set(uuid, `access copy ${name} is not a regular file`);
+      } else {
+        found.set(uuid, new AccessFile(objectsDir, name, real));
+      }
+    }
+  }
+  entries.length = 0;
+  return { found, refusedReasons };
 }
 
 /** Whether `real` is strictly inside `dir` (both real paths). */

@@ -179,7 +179,8 @@ class MetsCollector {
     if (this.captureDepth !== 0 && depth > this.captureDepth) return;
     let text: string | undefined;
     if (depth === this.captureDepth) {
-      text = detach(this.captured.join(''));
+      // Trimmed before the copy (every reader trims), so no slice of the copy is kept either.
+      text = detach(this.captured.join('').trim());
       this.captured = [];
       this.captureDepth = 0;
     }
