@@ -3,6 +3,12 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerExec } from './exec.js';
 import { registerRun } from './run.js';
+import { registerCheck } from './check.js';
+import { registerControl } from './control.js';
+import { registerJobs } from './jobs.js';
+import { registerService } from './service.js';
+import { registerStatus } from './status.js';
+import { registerSubmit } from './submit.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -14,6 +20,12 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRun(program);
   registerExec(program);
+  registerCheck(program);
+  registerStatus(program);
+  registerSubmit(program);
+  registerJobs(program);
+  registerControl(program);
+  registerService(program);
   return program;
 }
 

@@ -1,13 +1,20 @@
 // `atom-worker run`: connect to every job server, register the jobs, serve until stopped.
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ConfigFlags } from '../config/settings.js';
 import { createLogger } from '../log.js';
 import { currentJobScope } from '../runtime/execute.js';
 import { startLoopMonitor } from '../runtime/loopMonitor.js';
 import { prepare } from '../runtime/prepare.js';
 import { installSignalHandlers } from '../runtime/signals.js';
-import { Worker } from '../runtime/worker.js';
+import { Worker, type WorkerObserver } from '../runtime/worker.js';
 import { formatAddress } from '../gearman/address.js';
+import { defaultClientId } from '../gearman/workerLink.js';
+import { JournalWriter } from '../journal/journal.js';
+import { journalObserver } from '../journal/observer.js';
+import { type ControlServer, runDirCandidates, startControlServer } from '../ops/control.js';
+import { createMetrics, type MetricsSources, type OpsHttpServer, startOpsHttpServer } from '../ops/metrics.js';
+import { notifySenderFromEnv, type SdNotifier, startSdNotify } from '../ops/sdNotify.js';
+import { EX_CONFIG } from '../config/errors.js';
 import { VERSION } from '../version.js';
 import { addConnectionOptions, addJobOptions, addLogOptions, nonNegativeInteger, positiveInteger } from './options.js';
 import { EX_SOFTWARE, reportKnownError } from './exitCodes.js';
@@ -31,6 +38,11 @@ export function registerRun(program: Command): void {
     .addOption(
       new Option('--failure-reply <kind>', 'how failed jobs are answered: fail (WORK_WARNING with the reason, then WORK_FAIL) or exception (WORK_EXCEPTION; only for clients that ask for exceptions)').choices(['fail', 'exception']),
     );
+  addOperationsOptions(command);
+  command
+    .option('--max-attempts <n>', 'a job re-delivered after crashes fails with "gave up after N attempts" instead of running again', positiveInteger('--max-attempts'))
+    .option('--metrics-port <port>', 'serve Prometheus /metrics, /healthz and /readyz on this port (0: any free port)', portNumber('--metrics-port'))
+    .option('--metrics-host <host>', 'address the metrics server listens on (default 127.0.0.1)');
   addLogOptions(command);
   command.addHelpText(
     'after',
@@ -42,6 +54,22 @@ Exit codes: 0 stopped cleanly, 1 jobs abandoned at shutdown, 78 configuration er
   command.action(async (flags: ConfigFlags) => {
     process.exitCode = await runWorker(flags);
   });
+}
+
+/** --journal, --no-journal, --run-dir: shared with the verbs that read the journal or the control sockets. */
+export function addOperationsOptions(command: Command): Command {
+  return command
+    .option('--journal <path>', 'SQLite job journal (default var/atom-worker-journal.sqlite under the working dir)')
+    .option('--no-journal', 'do not journal jobs')
+    .option('--run-dir <dir>', 'folder of the control sockets (default var/run under the working dir; $XDG_RUNTIME_DIR/atom-worker as fallback)');
+}
+
+export function portNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const parsed = nonNegativeInteger(flag)(value);
+    if (parsed > 65535) throw new InvalidArgumentError(`${flag} takes a port number 0-65535, got "${value}"`);
+    return parsed;
+  };
 }
 
 export async function runWorker(flags: ConfigFlags): Promise<number> {
@@ -58,6 +86,52 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
   const log = logger.log;
   for (const warning of prepared.warnings) log.warn(warning);
 
+  let journal: JournalWriter | undefined;
+  if (settings.journalPath !== undefined) {
+    try {
+      journal = new JournalWriter({ file: settings.journalPath, onError: (error) => log.error({ err: error.message, journal: settings.journalPath }, 'job journal write failed; retrying') });
+    } catch (error) {
+      process.stderr.write(`atom-worker: cannot open the job journal ${settings.journalPath}: ${(error as Error).message} (set journal_path, --journal PATH or --no-journal)\n`);
+      return EX_CONFIG;
+    }
+  }
+  const baseClientId = settings.clientId ?? defaultClientId();
+  // The closures below read `worker`, constructed further down once its observers exist.
+  const monitor = startLoopMonitor({ log, describeRunning: () => worker.runningJobs() });
+  const sources: MetricsSources = {
+    lagMs: () => monitor.lagMs,
+    loopHealthy: () => monitor.healthy(),
+    connectedServers: () => worker.connectedServers.length,
+    state: () => worker.currentState,
+  };
+  const observers: WorkerObserver[] = [];
+  if (journal) {
+    observers.push(
+      journalObserver({
+        writer: journal,
+        log,
+        workerId: (slot) => (settings.concurrency > 1 ? `${baseClientId}:${slot}` : baseClientId),
+        maxAttempts: settings.maxAttempts,
+      }),
+    );
+  }
+  const metrics = settings.metricsPort !== undefined ? createMetrics(settings.servers.map(formatAddress), sources) : undefined;
+  if (metrics) observers.push(metrics.observer);
+  const notifySender = notifySenderFromEnv(process.env, log);
+  let sdNotify: SdNotifier | undefined;
+  if (notifySender) {
+    sdNotify = startSdNotify({
+      sender: notifySender,
+      environment: process.env,
+      concurrency: settings.concurrency,
+      runningJobs: () => worker.runningJobs(),
+      loopHealthy: () => monitor.healthy(),
+      state: () => worker.currentState,
+      drainBudgetMs: settings.shutdownTimeoutMs + 10_000,
+    });
+    observers.push(sdNotify.observer);
+  }
+
   const splayMs = settings.maxRuntimeSplayS > 0 ? Math.round(Math.random() * settings.maxRuntimeSplayS * 1000) : 0;
   const worker = new Worker({
     servers: settings.servers,
@@ -65,13 +139,14 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
     concurrency: settings.concurrency,
     log,
     jobSettings: settings.jobSettings,
-    clientId: settings.clientId,
+    clientId: baseClientId,
     maxPayloadBytes: settings.maxPayloadBytes,
     failureReply: settings.failureReply,
     shutdownTimeoutMs: settings.shutdownTimeoutMs,
     maxJobCount: settings.maxJobCount,
     maxMemUsageKb: settings.maxMemUsageKb,
     maxRuntimeMs: settings.maxRuntimeS !== undefined ? settings.maxRuntimeS * 1000 + splayMs : undefined,
+    observers,
   });
 
   log.info(
@@ -82,6 +157,8 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
       servers: settings.servers.map(formatAddress),
       servers_from: settings.serversSource,
       concurrency: settings.concurrency,
+      journal: settings.journalPath ?? null,
+      ...(settings.maxAttempts !== undefined ? { max_attempts: settings.maxAttempts } : {}),
       functions: registrations.map((registration) => ({
         job: registration.job.name,
         function: registration.functionName,
@@ -106,18 +183,61 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
       return;
     }
     log.fatal({ err: error.stack }, 'uncaught exception outside any job: stopping');
+    journal?.close();
     logger.flush();
     process.exit(EX_SOFTWARE);
   };
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', onException);
 
-  const monitor = startLoopMonitor({ log, describeRunning: () => worker.runningJobs() });
+  let httpServer: OpsHttpServer | undefined;
+  if (metrics && settings.metricsPort !== undefined) {
+    try {
+      httpServer = await startOpsHttpServer({ host: settings.metricsHost, port: settings.metricsPort, registry: metrics.registry, sources });
+      log.info({ metrics_host: settings.metricsHost, metrics_port: httpServer.port }, `metrics and health on http://${settings.metricsHost.includes(':') ? `[${settings.metricsHost}]` : settings.metricsHost}:${httpServer.port}/metrics`);
+    } catch (error) {
+      log.fatal({ err: (error as Error).message, metrics_host: settings.metricsHost, metrics_port: settings.metricsPort }, 'cannot listen for metrics');
+      journal?.close();
+      logger.flush();
+      return EX_CONFIG;
+    }
+  }
+  let control: ControlServer | undefined;
+  const startedAt = Date.now();
+  try {
+    control = await startControlServer(
+      runDirCandidates(settings.runDir),
+      {
+        status: () => ({
+          pid: process.pid,
+          clientId: baseClientId,
+          version: VERSION,
+          state: worker.currentState,
+          concurrency: settings.concurrency,
+          startedAt,
+          servers: settings.servers.map(formatAddress),
+          connectedServers: worker.connectedServers,
+          jobsStarted: worker.completedOrStarted,
+          running: worker.runningJobs().map((job) => ({ ...job, ageS: Math.round((Date.now() - job.startedAt) / 1000) })),
+        }),
+        quiet: () => worker.quiet(),
+        resume: () => worker.resume(),
+      },
+      log,
+    );
+    log.debug({ control_socket: control.socketPath }, 'control socket listening');
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, 'no control socket: `atom-worker quiet/resume/status --local` cannot reach this worker');
+  }
   const removeSignals = installSignalHandlers(worker, { log, onHangup: () => logger.reopen() });
   worker.start();
   const code = await worker.done;
   removeSignals();
   monitor.stop();
+  journal?.close();
+  sdNotify?.stop();
+  await control?.close();
+  await httpServer?.close();
   log.info({ exit_code: code }, 'atom-worker stopped');
   logger.flush();
   // Sockets are closed; exit now rather than wait for stray handlers an abandoned job left running.

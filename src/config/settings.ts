@@ -34,6 +34,12 @@ export interface ConfigFlags {
   maxRuntimeSplay?: number;
   maxPayloadBytes?: number;
   failureReply?: string;
+  /** `--journal PATH`; commander's `--no-journal` sets it to false. */
+  journal?: string | boolean;
+  maxAttempts?: number;
+  metricsPort?: number;
+  metricsHost?: string;
+  runDir?: string;
 }
 
 export type LogFormat = 'json' | 'pretty' | 'auto';
@@ -65,7 +71,20 @@ export interface Settings {
   /** The merged `atom_worker:` section, handed to jobs as `ctx.settings`. */
   readonly jobSettings: Readonly<Record<string, unknown>>;
   readonly warnings: readonly string[];
+  /** The SQLite job journal (absolute), or undefined with --no-journal. */
+  readonly journalPath: string | undefined;
+  /** Re-deliveries past this many attempts fail without running; undefined = no cap. */
+  readonly maxAttempts: number | undefined;
+  /** The Prometheus/health HTTP port; undefined = no HTTP server. */
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
+  /** Where the control sockets live (absolute). */
+  readonly runDir: string;
 }
+
+export const DEFAULT_JOURNAL_PATH = 'var/atom-worker-journal.sqlite';
+export const DEFAULT_RUN_DIR = 'var/run';
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_SHUTDOWN_TIMEOUT_S = 60;
@@ -198,5 +217,11 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
     failureReply: (flags.failureReply ?? aw.failure_reply ?? 'fail') as 'fail' | 'exception',
     jobSettings: aw as Record<string, unknown>,
     warnings,
+    journalPath:
+      flags.journal === false ? undefined : path.resolve(typeof flags.journal === 'string' ? flags.journal : (aw.journal_path ?? DEFAULT_JOURNAL_PATH)),
+    maxAttempts: flags.maxAttempts ?? aw.max_attempts,
+    metricsPort: flags.metricsPort ?? aw.metrics_port,
+    metricsHost: flags.metricsHost ?? aw.metrics_host ?? DEFAULT_METRICS_HOST,
+    runDir: path.resolve(flags.runDir ?? aw.run_dir ?? DEFAULT_RUN_DIR),
   };
 }

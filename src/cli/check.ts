@@ -1,0 +1,159 @@
+// `atom-worker check`: validate the configuration, load the job modules, reach every job server
+// (version and round-trip time), open the journal, and list the functions `run` would register.
+// Exits 0 when all is well, 78 for configuration problems, 69 when a job server is down.
+// Meant for ExecStartPre= in the systemd unit.
+import { performance } from 'node:perf_hooks';
+import type { Command } from 'commander';
+import { formatAddress } from '../gearman/address.js';
+import { serverVersion } from '../gearman/admin.js';
+import type { ConfigFlags } from '../config/settings.js';
+import { openJournalDatabase } from '../journal/journal.js';
+import { prepare } from '../runtime/prepare.js';
+import { EX_UNAVAILABLE, reportKnownError } from './exitCodes.js';
+import { addConnectionOptions, addJobOptions, positiveInteger } from './options.js';
+import { addOperationsOptions } from './run.js';
+import { formatTable } from './table.js';
+
+interface CheckFlags extends ConfigFlags {
+  json?: boolean;
+  timeout?: number;
+}
+
+export interface ServerCheck {
+  readonly server: string;
+  readonly ok: boolean;
+  readonly version?: string;
+  readonly rttMs?: number;
+  readonly error?: string;
+}
+
+export interface CheckReport {
+  readonly ok: boolean;
+  readonly config: string | null;
+  readonly env: string;
+  readonly servers: ServerCheck[];
+  readonly functions: Array<{ job: string; function: string; timeout_ms?: number }>;
+  readonly warnings: string[];
+  readonly journal: { path: string | null; ok: boolean; jobs?: number; error?: string };
+  readonly problems: string[];
+}
+
+export function registerCheck(program: Command): void {
+  const command = program
+    .command('check')
+    .description('validate the configuration, load the jobs, reach every job server; non-zero exit when anything is wrong (for ExecStartPre=)');
+  addConnectionOptions(command);
+  addJobOptions(command);
+  addOperationsOptions(command);
+  command
+    .option('--timeout <ms>', 'how long each server may take to answer (default 3000)', positiveInteger('--timeout'))
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExit codes: 0 all well, 69 a job server is down or unreachable, 78 configuration or job-module error.');
+  command.action(async (flags: CheckFlags) => {
+    process.exitCode = await check(flags);
+  });
+}
+
+async function checkServer(address: { host: string; port: number }, timeoutMs: number): Promise<ServerCheck> {
+  const server = formatAddress(address);
+  const started = performance.now();
+  try {
+    const version = await withTimeout(serverVersion(address), timeoutMs, `no answer within ${timeoutMs} ms`);
+    return { server, ok: true, version, rttMs: Math.round((performance.now() - started) * 100) / 100 };
+  } catch (error) {
+    return { server, ok: false, error: (error as Error).message.replace(`${server}: `, '') };
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]);
+}
+
+export async function check(flags: CheckFlags): Promise<number> {
+  let prepared;
+  try {
+    prepared = await prepare(flags);
+  } catch (error) {
+    const code = reportKnownError(error);
+    if (code !== undefined) {
+      if (flags.json) process.stdout.write(`${JSON.stringify({ ok: false, problems: [(error as Error).message] })}\n`);
+      return code;
+    }
+    throw error;
+  }
+  const { settings, registrations } = prepared;
+  const timeoutMs = flags.timeout ?? 3000;
+  const servers = await Promise.all(settings.servers.map((address) => checkServer(address, timeoutMs)));
+
+  let journal: CheckReport['journal'] = { path: settings.journalPath ?? null, ok: true };
+  if (settings.journalPath !== undefined) {
+    try {
+      const db = openJournalDatabase(settings.journalPath);
+      const row = db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number };
+      db.close();
+      journal = { path: settings.journalPath, ok: true, jobs: row.n };
+    } catch (error) {
+      journal = { path: settings.journalPath, ok: false, error: (error as Error).message };
+    }
+  }
+
+  const problems: string[] = [];
+  for (const server of servers) if (!server.ok) problems.push(`job server ${server.server} is down: ${server.error}`);
+  if (registrations.length === 0) problems.push('no job would be registered (check --jobs, --types, --abilities)');
+  if (!journal.ok) problems.push(`journal ${journal.path}: ${journal.error}`);
+  const report: CheckReport = {
+    ok: problems.length === 0,
+    config: settings.configFile ?? null,
+    env: settings.env,
+    servers,
+    functions: registrations.map((registration) => ({
+      job: registration.job.name,
+      function: registration.functionName,
+      ...(registration.timeoutMs !== undefined ? { timeout_ms: registration.timeoutMs } : {}),
+    })),
+    warnings: [...prepared.warnings],
+    journal,
+    problems,
+  };
+
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(renderCheck(report, settings.serversSource));
+  const serverDown = servers.some((server) => !server.ok);
+  return report.ok ? 0 : serverDown ? EX_UNAVAILABLE : 78;
+}
+
+function renderCheck(report: CheckReport, serversSource: string): string {
+  const out: string[] = [];
+  out.push(`config:    ${report.config ?? '(none)'} (env ${report.env}; servers from ${serversSource})`);
+  out.push(`journal:   ${report.journal.path === null ? 'off' : `${report.journal.path} ${report.journal.ok ? `(ok, ${report.journal.jobs} jobs)` : `FAILED: ${report.journal.error}`}`}`);
+  out.push('');
+  out.push(
+    formatTable(
+      ['SERVER', 'STATUS', 'VERSION', 'RTT', 'ERROR'],
+      report.servers.map((server) => [
+        server.server,
+        server.ok ? 'ok' : 'DOWN',
+        server.version ?? '-',
+        server.rttMs !== undefined ? `${server.rttMs} ms` : '-',
+        server.error ?? '',
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    formatTable(
+      ['FUNCTION', 'JOB', 'TIMEOUT'],
+      report.functions.map((fn) => [fn.function, fn.job, fn.timeout_ms !== undefined ? `${fn.timeout_ms} ms` : '-']),
+    ),
+  );
+  for (const warning of report.warnings) out.push(`warning: ${warning}`);
+  out.push('');
+  out.push(report.ok ? `check: ok (${report.servers.length} server(s), ${report.functions.length} function(s))` : `check: FAILED\n${report.problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  return `${out.join('\n')}\n`;
+}

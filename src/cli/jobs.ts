@@ -1,0 +1,231 @@
+// `atom-worker jobs list|show|clear`: AtoM's jobs:list and jobs:clear, from the job journal.
+import { hostname } from 'node:os';
+import { createInterface } from 'node:readline/promises';
+import { type Command, Option } from 'commander';
+import { type ConfigFlags, resolveSettings } from '../config/settings.js';
+import { JOURNAL_STATUSES, JournalReader, type JournalRow, type JournalStatus, processAlive } from '../journal/journal.js';
+import { reportKnownError } from './exitCodes.js';
+import { positiveInteger } from './options.js';
+import { formatDuration, formatTable, parseTimeArgument } from './table.js';
+
+interface JobsFlags extends ConfigFlags {
+  json?: boolean;
+  status?: JournalStatus;
+  function?: string;
+  since?: string;
+  before?: string;
+  limit?: number;
+  yes?: boolean;
+}
+
+function addJournalOptions(command: Command): Command {
+  return command
+    .option('-c, --config <file>', 'configuration file (for atom_worker.journal_path)')
+    .option('--env <section>', 'config section merged over `all:`', 'worker')
+    .option('--journal <path>', 'the journal file (default: journal_path, else var/atom-worker-journal.sqlite)');
+}
+
+export function registerJobs(program: Command): void {
+  const jobs = program.command('jobs').description("the job journal: what ran, when, how it ended (AtoM's jobs:list / jobs:clear)");
+  addJournalOptions(
+    jobs
+      .command('list')
+      .description('list journalled job runs, oldest first')
+      .addOption(new Option('--status <status>', 'only runs with this status').choices([...JOURNAL_STATUSES]))
+      .option('-f, --function <name>', 'only runs of this function (full name, prefix included)')
+      .option('--since <time>', 'only runs started since: a date (2024-05-01T10:00) or an age (30m, 2h, 7d)')
+      .option('-n, --limit <n>', 'only the last N runs', positiveInteger('--limit'))
+      .option('--json', 'print a JSON array'),
+  ).action((flags: JobsFlags) => {
+    process.exitCode = withReader(flags, false, (reader) => listJobs(reader, flags));
+  });
+  addJournalOptions(
+    jobs
+      .command('show')
+      .description('every detail of one run (by id), or of every run of a handle or unique key')
+      .argument('<id>', 'journal id, job handle (H:host:N) or unique key')
+      .option('--json', 'print JSON'),
+  ).action((key: string, flags: JobsFlags) => {
+    process.exitCode = withReader(flags, false, (reader) => showJob(reader, key, flags));
+  });
+  addJournalOptions(
+    jobs
+      .command('clear')
+      .description('delete ended runs from the journal (running ones are never cleared)')
+      .option('--before <time>', 'only runs started before: a date or an age (7d = older than a week)')
+      .option('-y, --yes', 'do not ask for confirmation')
+      .option('--json', 'print the counts as JSON'),
+  ).action(async (flags: JobsFlags) => {
+    process.exitCode = await withReaderAsync(flags, true, (reader) => clearJobs(reader, flags));
+  });
+}
+
+function journalFile(flags: JobsFlags): string | number {
+  try {
+    const settings = resolveSettings({ ...flags, journal: flags.journal ?? undefined }, { requireServers: false });
+    if (settings.journalPath === undefined) {
+      process.stderr.write('atom-worker jobs: the journal is off\n');
+      return 64;
+    }
+    return settings.journalPath;
+  } catch (error) {
+    const code = reportKnownError(error);
+    if (code !== undefined) return code;
+    throw error;
+  }
+}
+
+function openReader(flags: JobsFlags, write: boolean): JournalReader | number {
+  const file = journalFile(flags);
+  if (typeof file === 'number') return file;
+  try {
+    return new JournalReader(file, { write });
+  } catch (error) {
+    process.stderr.write(`atom-worker jobs: cannot open the journal ${file}: ${(error as Error).message}\n`);
+    return 66;
+  }
+}
+
+function withReader(flags: JobsFlags, write: boolean, action: (reader: JournalReader) => number): number {
+  const reader = openReader(flags, write);
+  if (typeof reader === 'number') return reader;
+  try {
+    return action(reader);
+  } finally {
+    reader.close();
+  }
+}
+
+async function withReaderAsync(flags: JobsFlags, write: boolean, action: (reader: JournalReader) => Promise<number>): Promise<number> {
+  const reader = openReader(flags, write);
+  if (typeof reader === 'number') return reader;
+  try {
+    return await action(reader);
+  } finally {
+    reader.close();
+  }
+}
+
+/** A row for output, with a note when its worker is gone without ending it. */
+export function describeRow(row: JournalRow, host = hostname()): JournalRow & { worker_gone?: boolean } {
+  if (row.status === 'running' && row.host === host && !processAlive(row.pid)) return { ...row, worker_gone: true };
+  return row;
+}
+
+function badTime(flag: string, error: unknown): number {
+  process.stderr.write(`atom-worker jobs: ${flag}: ${(error as Error).message}\n`);
+  return 64;
+}
+
+function listJobs(reader: JournalReader, flags: JobsFlags): number {
+  let since: number | undefined;
+  try {
+    since = flags.since !== undefined ? parseTimeArgument(flags.since) : undefined;
+  } catch (error) {
+    return badTime('--since', error);
+  }
+  const rows = reader
+    .list({
+      ...(flags.status ? { status: flags.status } : {}),
+      ...(flags.function ? { function: flags.function } : {}),
+      ...(since !== undefined ? { since } : {}),
+      ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+    })
+    .map((row) => describeRow(row));
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return 0;
+  }
+  if (rows.length === 0) {
+    process.stdout.write('no journalled jobs match\n');
+    return 0;
+  }
+  const now = Date.now();
+  process.stdout.write(
+    `${formatTable(
+      ['ID', 'STARTED', 'FUNCTION', 'HANDLE', 'TRY', 'STATUS', 'DURATION', 'PROGRESS', 'ERROR'],
+      rows.map((row) => [
+        String(row.id),
+        new Date(row.started_at).toISOString().replace('T', ' ').slice(0, 19),
+        row.function,
+        row.handle,
+        String(row.attempt),
+        row.status + (row.worker_gone ? ' (worker gone)' : ''),
+        row.duration_ms !== null ? formatDuration(row.duration_ms) : row.status === 'running' ? `${formatDuration(now - row.started_at)}…` : '-',
+        row.progress_denominator !== null ? `${row.progress_numerator}/${row.progress_denominator}` : '',
+        row.error ?? '',
+      ]),
+    )}\n`,
+  );
+  return 0;
+}
+
+function showJob(reader: JournalReader, key: string, flags: JobsFlags): number {
+  const rows = reader.show(key).map((row) => describeRow(row));
+  if (rows.length === 0) {
+    process.stderr.write(`atom-worker jobs show: no journalled job with id, handle or unique "${key}"\n`);
+    return 1;
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2)}\n`);
+    return 0;
+  }
+  const blocks = rows.map((row) => {
+    const fields: Array<[string, string]> = [
+      ['id', String(row.id)],
+      ['function', row.function],
+      ['handle', row.handle],
+      ['unique', row.unique_key || '(none)'],
+      ['status', row.status + (row.worker_gone ? ' (its worker is gone: it will be re-delivered or was lost)' : '')],
+      ['attempt', String(row.attempt)],
+      ['worker', `${row.worker_id} (pid ${row.pid} on ${row.host})`],
+      ['server', row.server ?? '-'],
+      ['started', new Date(row.started_at).toISOString()],
+      ['ended', row.ended_at !== null ? new Date(row.ended_at).toISOString() : '-'],
+      ['duration', row.duration_ms !== null ? `${formatDuration(row.duration_ms)} (${row.duration_ms} ms)` : '-'],
+      ['progress', row.progress_denominator !== null ? `${row.progress_numerator}/${row.progress_denominator}` : '-'],
+      ['payload', row.payload_bytes !== null ? `${row.payload_bytes} bytes` : '-'],
+      ['result', row.result_bytes !== null ? `${row.result_bytes} bytes` : '-'],
+      ['error', row.error ?? '-'],
+    ];
+    return fields.map(([name, value]) => `${name.padEnd(9)} ${value}`).join('\n');
+  });
+  process.stdout.write(`${blocks.join('\n\n')}\n`);
+  return 0;
+}
+
+async function clearJobs(reader: JournalReader, flags: JobsFlags): Promise<number> {
+  let before: number | undefined;
+  try {
+    before = flags.before !== undefined ? parseTimeArgument(flags.before) : undefined;
+  } catch (error) {
+    return badTime('--before', error);
+  }
+  const counts = reader.countClearable(before);
+  const scope = before !== undefined ? `started before ${new Date(before).toISOString()}` : 'in the journal';
+  if (counts.running > 0 && !flags.json) {
+    process.stderr.write(`${counts.running} running job(s) ${scope} are kept: running jobs are never cleared\n`);
+  }
+  if (counts.clearable === 0) {
+    if (flags.json) process.stdout.write(`${JSON.stringify({ deleted: 0, kept_running: counts.running })}\n`);
+    else process.stdout.write(`nothing to clear: no ended job ${scope}\n`);
+    return 0;
+  }
+  if (!flags.yes) {
+    if (process.stdin.isTTY !== true) {
+      process.stderr.write(`atom-worker jobs clear: would delete ${counts.clearable} job(s) ${scope}; pass --yes to confirm when not on a terminal\n`);
+      return 64;
+    }
+    const prompt = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await prompt.question(`Delete ${counts.clearable} ended job(s) ${scope} from the journal? [y/N] `);
+    prompt.close();
+    if (!/^y(es)?$/i.test(answer.trim())) {
+      process.stderr.write('nothing deleted\n');
+      return 1;
+    }
+  }
+  const deleted = reader.clear(before);
+  if (flags.json) process.stdout.write(`${JSON.stringify({ deleted, kept_running: counts.running })}\n`);
+  else process.stdout.write(`deleted ${deleted} job(s)\n`);
+  return 0;
+}

@@ -1,0 +1,209 @@
+// `atom-worker status`: the job servers' view (admin `status` and `workers`, merged across servers),
+// with this configuration's functions marked; `--local` shows what this machine's workers are doing,
+// over their control sockets. `--watch` redraws every `--interval` seconds.
+import type { Command } from 'commander';
+import { formatAddress } from '../gearman/address.js';
+import { serverStatus, serverWorkers } from '../gearman/admin.js';
+import type { ConfigFlags } from '../config/settings.js';
+import { controlAll, type LocalWorkerStatus } from '../ops/control.js';
+import { prepare } from '../runtime/prepare.js';
+import { EX_UNAVAILABLE, reportKnownError } from './exitCodes.js';
+import { resolveRunDirs } from './control.js';
+import { addConnectionOptions, addJobOptions, positiveInteger } from './options.js';
+import { formatDuration, formatTable } from './table.js';
+
+interface StatusFlags extends ConfigFlags {
+  json?: boolean;
+  watch?: boolean;
+  interval?: number;
+  local?: boolean;
+  all?: boolean;
+}
+
+export interface FunctionRow {
+  function: string;
+  queued: number;
+  running: number;
+  available_workers: number;
+  ours: boolean;
+  servers: string[];
+}
+
+export interface ServerReport {
+  server: string;
+  ok: boolean;
+  error?: string;
+}
+
+export interface ClusterStatus {
+  servers: ServerReport[];
+  functions: FunctionRow[];
+  workers: Array<{ client_id: string; ip: string; server: string; functions: string[] }>;
+}
+
+export function registerStatus(program: Command): void {
+  const command = program
+    .command('status')
+    .description("the job servers' queues and workers (merged), or with --local what this machine's workers run now");
+  addConnectionOptions(command);
+  addJobOptions(command);
+  command
+    .option('--local', "show this machine's running workers (pid, state, running jobs) instead")
+    .option('--run-dir <dir>', 'with --local: folder of the control sockets (default: run_dir, else var/run under the working dir)')
+    .option('--all', 'list every function the servers know, not only ours and those with queued or running jobs')
+    .option('-w, --watch', 'redraw every --interval seconds until interrupted')
+    .option('-i, --interval <seconds>', 'refresh period for --watch (default 2)', positiveInteger('--interval'))
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExit codes: 0 ok, 69 a job server did not answer (or, with --local, no worker found), 78 configuration error.');
+  command.action(async (flags: StatusFlags) => {
+    process.exitCode = await statusVerb(flags);
+  });
+}
+
+export async function gatherClusterStatus(flags: StatusFlags): Promise<ClusterStatus> {
+  const prepared = await prepare(flags);
+  const ours = new Set(prepared.registrations.map((registration) => registration.functionName));
+  const byFunction = new Map<string, FunctionRow>();
+  const workers: ClusterStatus['workers'] = [];
+  const servers = await Promise.all(
+    prepared.settings.servers.map(async (address): Promise<ServerReport> => {
+      const server = formatAddress(address);
+      try {
+        const [status, connected] = await Promise.all([serverStatus(address), serverWorkers(address)]);
+        for (const entry of status) {
+          const row = byFunction.get(entry.function) ?? { function: entry.function, queued: 0, running: 0, available_workers: 0, ours: ours.has(entry.function), servers: [] };
+          row.queued += entry.queued;
+          row.running += entry.running;
+          row.available_workers += entry.availableWorkers;
+          row.servers.push(server);
+          byFunction.set(entry.function, row);
+        }
+        for (const worker of connected) {
+          // Client connections (no functions, id "-") are not workers.
+          if (worker.functions.length === 0) continue;
+          workers.push({ client_id: worker.clientId, ip: worker.ip, server, functions: [...worker.functions] });
+        }
+        return { server, ok: true };
+      } catch (error) {
+        return { server, ok: false, error: (error as Error).message.replace(`${server}: `, '') };
+      }
+    }),
+  );
+  for (const fn of ours) if (!byFunction.has(fn)) byFunction.set(fn, { function: fn, queued: 0, running: 0, available_workers: 0, ours: true, servers: [] });
+  const functions = [...byFunction.values()]
+    .filter((row) => flags.all || row.ours || row.queued > 0 || row.running > 0)
+    .sort((a, b) => Number(b.ours) - Number(a.ours) || a.function.localeCompare(b.function));
+  workers.sort((a, b) => a.client_id.localeCompare(b.client_id) || a.server.localeCompare(b.server));
+  return { servers, functions, workers };
+}
+
+export function renderClusterStatus(status: ClusterStatus): string {
+  const out: string[] = [];
+  out.push(formatTable(['SERVER', 'STATUS'], status.servers.map((server) => [server.server, server.ok ? 'ok' : `DOWN: ${server.error}`])));
+  out.push('');
+  out.push(
+    status.functions.length === 0
+      ? 'no functions'
+      : formatTable(
+          ['', 'FUNCTION', 'QUEUED', 'RUNNING', 'WORKERS'],
+          status.functions.map((row) => [row.ours ? '*' : '', row.function, String(row.queued), String(row.running), String(row.available_workers)]),
+        ),
+  );
+  out.push('(* registered by this configuration)');
+  out.push('');
+  out.push(
+    status.workers.length === 0
+      ? 'no workers connected'
+      : formatTable(['CLIENT ID', 'IP', 'SERVER', 'FUNCTIONS'], status.workers.map((worker) => [worker.client_id, worker.ip, worker.server, worker.functions.join(' ')])),
+  );
+  return `${out.join('\n')}\n`;
+}
+
+export function renderLocalStatus(workers: readonly LocalWorkerStatus[], now = Date.now()): string {
+  if (workers.length === 0) return 'no atom-worker running on this machine\n';
+  const out: string[] = [];
+  out.push(
+    formatTable(
+      ['PID', 'STATE', 'BUSY', 'SERVERS', 'JOBS', 'UP', 'CLIENT ID'],
+      workers.map((worker) => [
+        String(worker.pid),
+        worker.state,
+        `${worker.running.length}/${worker.concurrency}`,
+        `${worker.connectedServers.length}/${worker.servers.length}`,
+        String(worker.jobsStarted),
+        formatDuration(now - worker.startedAt),
+        worker.clientId,
+      ]),
+    ),
+  );
+  const jobs = workers.flatMap((worker) => worker.running.map((job) => ({ pid: worker.pid, ...job })));
+  out.push('');
+  out.push(
+    jobs.length === 0
+      ? 'no jobs running'
+      : formatTable(
+          ['PID', 'SLOT', 'FUNCTION', 'HANDLE', 'AGE'],
+          jobs.map((job) => [String(job.pid), String(job.slot), job.function, job.handle, formatDuration(now - job.startedAt)]),
+        ),
+  );
+  return `${out.join('\n')}\n`;
+}
+
+async function once(flags: StatusFlags): Promise<{ text: string; json: unknown; code: number }> {
+  if (flags.local) {
+    const runDirs = resolveRunDirs(flags);
+    if (typeof runDirs === 'number') return { text: '', json: null, code: runDirs };
+    const results = await controlAll(runDirs, 'status');
+    const workers = results.flatMap((result) => (result.reply?.ok ? [result.reply.status] : []));
+    const errors = results.filter((result) => !result.stale && !result.reply?.ok).map((result) => `pid ${result.pid}: ${result.error ?? 'no answer'}`);
+    return {
+      text: renderLocalStatus(workers) + errors.map((error) => `error: ${error}\n`).join(''),
+      json: { workers, errors },
+      code: workers.length === 0 ? EX_UNAVAILABLE : 0,
+    };
+  }
+  const status = await gatherClusterStatus(flags);
+  return { text: renderClusterStatus(status), json: status, code: status.servers.some((server) => !server.ok) ? EX_UNAVAILABLE : 0 };
+}
+
+export async function statusVerb(flags: StatusFlags): Promise<number> {
+  try {
+    if (!flags.watch) {
+      const result = await once(flags);
+      process.stdout.write(flags.json ? `${JSON.stringify(result.json, null, 2)}\n` : result.text);
+      return result.code;
+    }
+    const intervalMs = (flags.interval ?? 2) * 1000;
+    const tty = process.stdout.isTTY === true;
+    let stop = false;
+    const onSignal = (): void => {
+      stop = true;
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let code = 0;
+    while (!stop) {
+      const result = await once(flags);
+      code = result.code;
+      if (flags.json) process.stdout.write(`${JSON.stringify(result.json)}\n`);
+      else process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : '\n'}${new Date().toISOString()}  (every ${intervalMs / 1000} s, Ctrl-C to stop)\n\n${result.text}`);
+      await new Promise<void>((resolve) => {
+        let timer: NodeJS.Timeout | undefined = undefined;
+        const wake = (): void => {
+          clearTimeout(timer);
+          process.off('SIGINT', wake);
+          process.off('SIGTERM', wake);
+          resolve();
+        };
+        timer = setTimeout(wake, intervalMs);
+        process.once('SIGINT', wake);
+        process.once('SIGTERM', wake);
+      });
+    }
+    return code;
+  } catch (error) {
+    const code = reportKnownError(error);
+    if (code !== undefined) return code;
+    throw error;
+  }
+}

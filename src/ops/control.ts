@@ -1,0 +1,219 @@
+// The local control channel: each running worker listens on a unix stream socket in the run dir,
+// `atom-worker-PID.sock` (directory 0700, socket 0600: only the worker's own user may talk to it).
+// One JSON request line, one JSON answer line: `status`, `quiet`, `resume`.
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { WorkerState } from '../runtime/worker.js';
+
+export type ControlCommand = 'status' | 'quiet' | 'resume';
+
+export interface LocalWorkerStatus {
+  readonly pid: number;
+  readonly clientId: string;
+  readonly version: string;
+  readonly state: WorkerState;
+  readonly concurrency: number;
+  readonly startedAt: number;
+  readonly connectedServers: readonly string[];
+  readonly servers: readonly string[];
+  readonly jobsStarted: number;
+  readonly running: ReadonlyArray<{ slot: number; function: string; handle: string; startedAt: number; ageS: number }>;
+}
+
+export interface ControlTarget {
+  status(): LocalWorkerStatus;
+  quiet(): void;
+  resume(): void;
+}
+
+const SOCKET_PREFIX = 'atom-worker-';
+const SOCKET_SUFFIX = '.sock';
+
+/** The directories a worker may have put its socket in: the configured one, then $XDG_RUNTIME_DIR/atom-worker. */
+export function runDirCandidates(runDir: string, environment: NodeJS.ProcessEnv = process.env): string[] {
+  const candidates = [path.resolve(runDir)];
+  if (environment.XDG_RUNTIME_DIR) candidates.push(path.join(environment.XDG_RUNTIME_DIR, 'atom-worker'));
+  return [...new Set(candidates)];
+}
+
+export function socketPathFor(runDir: string, pid: number): string {
+  return path.join(runDir, `${SOCKET_PREFIX}${pid}${SOCKET_SUFFIX}`);
+}
+
+/** Create the run dir owner-only; tighten an existing one we own. */
+function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = statSync(dir);
+  if ((stat.mode & 0o077) !== 0) {
+    if (typeof process.getuid === 'function' && stat.uid === process.getuid()) chmodSync(dir, 0o700);
+    else throw new Error(`${dir} is accessible to other users and not ours to tighten`);
+  }
+}
+
+export interface ControlServer {
+  readonly socketPath: string;
+  close(): Promise<void>;
+}
+
+export async function startControlServer(runDirs: readonly string[], target: ControlTarget, log: Logger): Promise<ControlServer> {
+  const errors: string[] = [];
+  for (const dir of runDirs) {
+    try {
+      ensurePrivateDir(dir);
+      const socketPath = socketPathFor(dir, process.pid);
+      if (existsSync(socketPath)) unlinkSync(socketPath);
+      const server = net.createServer((socket) => serveConnection(socket, target, log));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        // The directory is 0700 already; the umask keeps the socket from ever being wider than 0600.
+        const previous = process.umask(0o177);
+        try {
+          server.listen(socketPath, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        } finally {
+          process.umask(previous);
+        }
+      });
+      chmodSync(socketPath, 0o600);
+      server.unref();
+      return {
+        socketPath,
+        close: () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            try {
+              unlinkSync(socketPath);
+            } catch {
+              // already gone
+            }
+          }),
+      };
+    } catch (error) {
+      errors.push(`${dir}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(`no usable run dir for the control socket (${errors.join('; ')})`);
+}
+
+function serveConnection(socket: net.Socket, target: ControlTarget, log: Logger): void {
+  let buffered = '';
+  socket.setEncoding('utf8');
+  socket.setTimeout(5000, () => socket.destroy());
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    if (buffered.length > 4096) {
+      socket.destroy();
+      return;
+    }
+    const newline = buffered.indexOf('\n');
+    if (newline === -1) return;
+    let answer: unknown;
+    try {
+      const request = JSON.parse(buffered.slice(0, newline)) as { command?: unknown };
+      switch (request.command) {
+        case 'status':
+          answer = { ok: true, status: target.status() };
+          break;
+        case 'quiet':
+          log.info('quiet requested over the control socket: not taking new jobs until resumed');
+          target.quiet();
+          answer = { ok: true, status: target.status() };
+          break;
+        case 'resume':
+          log.info('resume requested over the control socket: taking jobs again');
+          target.resume();
+          answer = { ok: true, status: target.status() };
+          break;
+        default:
+          answer = { ok: false, error: `unknown command ${JSON.stringify(request.command)}` };
+      }
+    } catch (error) {
+      answer = { ok: false, error: (error as Error).message };
+    }
+    socket.end(`${JSON.stringify(answer)}\n`);
+  });
+}
+
+/** Every control socket in the run dirs, with the pid in its name. */
+export function findControlSockets(runDirs: readonly string[]): Array<{ pid: number; socketPath: string }> {
+  const found: Array<{ pid: number; socketPath: string }> = [];
+  for (const dir of runDirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const match = /^atom-worker-(\d+)\.sock$/.exec(name);
+      if (match) found.push({ pid: Number(match[1]), socketPath: path.join(dir, name) });
+    }
+  }
+  return found.sort((a, b) => a.pid - b.pid);
+}
+
+export type ControlReply = { ok: true; status: LocalWorkerStatus } | { ok: false; error: string };
+
+/** Send one command to one worker. Rejects with code ECONNREFUSED/ENOENT for a stale socket. */
+export function sendControl(socketPath: string, command: ControlCommand, timeoutMs = 5000): Promise<ControlReply> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`${socketPath}: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(`${JSON.stringify({ command })}\n`));
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('end', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(text) as ControlReply);
+      } catch {
+        reject(new Error(`${socketPath}: unreadable answer`));
+      }
+    });
+  });
+}
+
+export interface ControlResult {
+  readonly pid: number;
+  readonly socketPath: string;
+  readonly reply?: ControlReply;
+  readonly error?: string;
+  /** The socket was left by a process that is gone (and was removed). */
+  readonly stale?: boolean;
+}
+
+/** Send a command to every worker found (or the one with `pid`); stale sockets are removed. */
+export async function controlAll(runDirs: readonly string[], command: ControlCommand, pid?: number): Promise<ControlResult[]> {
+  const sockets = findControlSockets(runDirs).filter((entry) => pid === undefined || entry.pid === pid);
+  return Promise.all(
+    sockets.map(async (entry): Promise<ControlResult> => {
+      try {
+        return { ...entry, reply: await sendControl(entry.socketPath, command) };
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ECONNREFUSED' || code === 'ENOENT') {
+          try {
+            unlinkSync(entry.socketPath);
+          } catch {
+            // someone else removed it
+          }
+          return { ...entry, stale: true, error: 'stale socket (worker gone); removed' };
+        }
+        return { ...entry, error: (error as Error).message };
+      }
+    }),
+  );
+}
