@@ -17,6 +17,8 @@ export interface SubmitOptions {
   readonly onStatus?: (numerator: number, denominator: number) => void;
   readonly onData?: (data: Buffer) => void;
   readonly onWarning?: (data: Buffer) => void;
+  /** Told the handle as soon as the server has created the job, before any WORK_* callback. */
+  readonly onCreated?: (handle: string, server: string) => void;
 }
 
 export type JobOutcome =
@@ -34,8 +36,9 @@ export class ClientError extends Error {
 }
 
 interface PendingSubmission {
-  readonly background: boolean;
-  readonly options: SubmitOptions;
+  /** For foreground jobs: registered the moment JOB_CREATED is read, because WORK_* packets for the
+   * handle can arrive in the same chunk, before any promise callback would run. */
+  readonly follower: RunningJob | undefined;
   resolveCreated(handle: string): void;
   reject(error: Error): void;
 }
@@ -93,19 +96,14 @@ class ClientLink {
     return this.connecting;
   }
 
-  async submit(fn: string, unique: string, payload: string | Uint8Array, options: SubmitOptions): Promise<string> {
+  async submit(fn: string, unique: string, payload: string | Uint8Array, options: SubmitOptions, follower?: RunningJob): Promise<string> {
     const connection = await this.open();
     const priority = options.priority ?? 'normal';
     const type = options.background ? submitTypes[priority].bg : submitTypes[priority].fg;
     return new Promise<string>((resolveCreated, reject) => {
-      this.awaitingCreated.push({ background: options.background === true, options, resolveCreated, reject });
+      this.awaitingCreated.push({ follower, resolveCreated, reject });
       connection.send(type, [fn, unique, payload]);
     });
-  }
-
-  /** Register interest in a foreground job's outcome; must be called synchronously after JOB_CREATED. */
-  follow(handle: string, job: RunningJob): void {
-    this.running.set(handle, job);
   }
 
   private onPacket(packet: Packet): void {
@@ -113,7 +111,12 @@ class ClientLink {
     switch (packet.type) {
       case PacketType.JOB_CREATED: {
         const pending = this.awaitingCreated.shift();
-        pending?.resolveCreated(args[0]!.toString('latin1'));
+        const handle = args[0]!.toString('latin1');
+        if (pending?.follower) {
+          this.running.set(handle, pending.follower);
+          pending.follower.options.onCreated?.(handle, this.name);
+        }
+        pending?.resolveCreated(handle);
         return;
       }
       case PacketType.OPTION_RES:
@@ -200,14 +203,13 @@ export class GearmanClient {
     fn: string,
     payload: string | Uint8Array,
     options: SubmitOptions,
-    onCreated: (link: ClientLink, handle: string) => void,
+    follower?: RunningJob,
   ): Promise<{ link: ClientLink; handle: string; unique: string }> {
     const unique = options.unique ?? randomUUID();
     const errors: string[] = [];
     for (const link of this.order(unique)) {
       try {
-        const handle = await link.submit(fn, unique, payload, options);
-        onCreated(link, handle);
+        const handle = await link.submit(fn, unique, payload, options, follower);
         return { link, handle, unique };
       } catch (error) {
         if (error instanceof ClientError && error.message.includes('answered ERROR')) throw error;
@@ -219,7 +221,7 @@ export class GearmanClient {
 
   /** Submit a background job; resolves with its handle once the server has queued it. */
   async submitBackground(fn: string, payload: string | Uint8Array, options: SubmitOptions = {}): Promise<BackgroundSubmission> {
-    const { link, handle } = await this.submitWithFailover(fn, payload, { ...options, background: true }, () => {});
+    const { link, handle } = await this.submitWithFailover(fn, payload, { ...options, background: true });
     return { handle, server: link.name };
   }
 
@@ -230,13 +232,10 @@ export class GearmanClient {
   submit(
     fn: string,
     payload: string | Uint8Array,
-    options: SubmitOptions & { onCreated?: (handle: string, server: string) => void } = {},
+    options: SubmitOptions = {},
   ): Promise<JobOutcome> {
     return new Promise<JobOutcome>((resolve, reject) => {
-      this.submitWithFailover(fn, payload, { ...options, background: false }, (link, handle) => {
-        link.follow(handle, { options, resolve, reject });
-        options.onCreated?.(handle, link.name);
-      }).catch(reject);
+      this.submitWithFailover(fn, payload, { ...options, background: false }, { options, resolve, reject }).catch(reject);
     });
   }
 

@@ -57,7 +57,7 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () 
   return Math.round(exponential / 2 + (random() * exponential) / 2);
 }
 
-export type LinkState = 'idle' | 'connecting' | 'registered' | 'closed';
+export type LinkState = 'idle' | 'connecting' | 'registering' | 'registered' | 'closed';
 
 export class WorkerLink {
   readonly name: string;
@@ -139,9 +139,11 @@ export class WorkerLink {
         packets.push([PacketType.CAN_DO_TIMEOUT, [ability.name, String(ability.serverTimeoutMs)]]);
       } else packets.push([PacketType.CAN_DO, [ability.name]]);
     }
+    // The ECHO comes back only after gearmand has processed everything before it on this connection:
+    // from then on the abilities are visible to clients and admin tools.
+    packets.push([PacketType.ECHO_REQ, ['registered']]);
     connection.sendBatch(packets);
-    this.state = 'registered';
-    this.events.ready(this);
+    this.state = 'registering';
   }
 
   private scheduleRetry(error: Error | undefined, wasConnected: boolean): void {
@@ -194,6 +196,11 @@ export class WorkerLink {
         return;
       }
       case PacketType.ECHO_RES:
+        if (this.state === 'registering') {
+          this.state = 'registered';
+          this.events.ready(this);
+        }
+        return;
       case PacketType.OPTION_RES:
         return;
       default:

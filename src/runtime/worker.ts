@@ -100,6 +100,8 @@ export class Worker implements SlotHost {
   /** Resolves with the process exit code once the worker has stopped. */
   readonly done: Promise<number>;
   private readonly abortGraceMs: number;
+  /** Connections registered at least once, to say when every one of them is (once). */
+  private readonly everRegistered = new Set<WorkerLink>();
 
   constructor(private readonly options: WorkerOptions) {
     this.log = options.log;
@@ -348,6 +350,11 @@ export class Worker implements SlotHost {
         server.everConnected = true;
         server.failures = 0;
         this.log.debug({ server: link.name, slot: slot.index }, 'slot connection registered');
+        const total = this.slots.length * this.options.servers.length;
+        if (this.everRegistered.size < total) {
+          this.everRegistered.add(link);
+          if (this.everRegistered.size === total) this.log.info({ connections: total }, 'registered on every connection');
+        }
         slot.onReady(link);
       },
       job: (link, job) => slot.onJob(link, job),

@@ -116,8 +116,11 @@ export function spawnCli(args: readonly string[], options: SpawnOptions = {}): S
   };
 }
 
-/** The worker is registered on every server once this line has appeared for each. */
+/** A server has at least one registered connection once this line has appeared for it. */
 export const isConnected = (line: LogLine): boolean => typeof line.msg === 'string' && line.msg.includes('connected to job server');
+
+/** Every slot is registered on every server. */
+export const isFullyRegistered = (line: LogLine): boolean => line.msg === 'registered on every connection';
 
 /** A temp folder with files written from a name → content map. */
 export function tempDir(files: Record<string, string> = {}, prefix = 'atom-worker-test-'): string {
@@ -130,3 +133,42 @@ export function tempDir(files: Record<string, string> = {}, prefix = 'atom-worke
   return dir;
 }
 
+
+export interface CommandResult {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Run a command without blocking this process's event loop (spawnSync would stop us draining a spawned
+ * worker's stdout pipe, and a worker blocked on a full pipe serves nothing).
+ */
+export function runCommand(command: string, args: readonly string[], options: { input?: string; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGTERM'), options.timeoutMs) : undefined;
+    child.on('error', (error) => {
+      if (timer) clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (status, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** libgearman's own command-line client (`gearman`, Debian package gearman-tools). */
+export function gearmanCli(port: number, args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+  return runCommand('gearman', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeoutMs: 30_000, ...options }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') throw new Error("libgearman's client `gearman` is missing: apt-get install -y gearman-tools");
+    throw error;
+  });
+}
