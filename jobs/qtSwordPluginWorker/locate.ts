@@ -4,11 +4,11 @@
 // extracted into a private temporary folder that cleanup() removes.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DipPayload } from './payload.js';
 import type { DipSettings } from './settings.js';
-import { DipError, throwIfAborted } from './util.js';
+import { DipError, removeTree, throwIfAborted } from './util.js';
 import { extractZip } from './zip.js';
 
 export interface LocatedDip {
@@ -117,7 +117,7 @@ async function extract(
   // mkdtemp creates the folder with mode 0700: private to this user.
   const temp = await mkdtemp(path.join(settings.tempDir, 'atom-worker-dip-'));
   const cleanup = async (): Promise<void> => {
-    await rm(temp, { recursive: true, force: true });
+    await removeTree(temp);
   };
   try {
     await extractZip(zipPath, temp, { maxBytes: settings.zipMaxBytes, maxEntries: settings.zipMaxEntries, signal });

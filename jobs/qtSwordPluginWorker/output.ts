@@ -5,10 +5,10 @@
 // package untouched.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, link, mkdir, mkdtemp, open, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, mkdtemp, open, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { AccessCopy } from './dip.js';
-import { DipError, throwIfAborted } from './util.js';
+import { DipError, removeTree, throwIfAborted } from './util.js';
 
 export interface PackageItem {
   access: AccessCopy;
@@ -63,7 +63,7 @@ export async function writePackage(content: PackageContent, options: WriteOption
     await chmod(temp, 0o755);
     await moveIntoPlace(temp, finalDir, outputRoot, aipUuid);
   } catch (error) {
-    await rm(temp, { recursive: true, force: true });
+    await removeTree(temp);
     throw error;
   }
   return finalDir;
@@ -131,7 +131,7 @@ async function moveIntoPlace(temp: string, finalDir: string, outputRoot: string,
     await rename(old, finalDir).catch(() => undefined);
     throw error;
   }
-  await rm(old, { recursive: true, force: true });
+  await removeTree(old);
 }
 
 function codeOf(error: unknown): string {
