@@ -1,0 +1,136 @@
+// The journal on its own: batched writes, the status mapping, re-delivery after a dead worker, the
+// attempt cap, and the reading side (filters, clear keeps running rows).
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { JournalReader, JournalWriter, openJournalDatabase } from '../../src/journal/journal.js';
+import { journalObserver, journalStatusOf } from '../../src/journal/observer.js';
+import type { JobEvent } from '../../src/runtime/worker.js';
+import { tempDir } from '../harness/worker.js';
+import { hostname } from 'node:os';
+
+const silent = pino({ level: 'silent' });
+
+function event(handle: string, unique: string, startedAt = Date.now()): JobEvent {
+  return { info: { handle, unique, function: 'fn', name: 'fn' }, server: '127.0.0.1:4730', slot: 0, payloadBytes: 10, startedAt };
+}
+
+/** A pid that certainly belongs to no process now: one that ran and exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
+}
+
+describe('journal writer', () => {
+  it('queues writes and flushes them in one batch; a run that ends before the flush is one row with its outcome', () => {
+    const file = path.join(tempDir(), 'j.sqlite');
+    const writer = new JournalWriter({ file, flushIntervalMs: 60_000 });
+    const ref = writer.started({ handle: 'H:x:1', unique: 'u1', function: 'fn', workerId: 'w', server: 's', startedAt: 1000, payloadBytes: 3 });
+    writer.progress(ref, 2, 5);
+    const peek = new Database(file, { readonly: true });
+    expect((peek.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n).toBe(0);
+    writer.ended(ref, 'completed', 1250, 250, { resultBytes: 42 });
+    writer.flush();
+    const rows = peek.prepare('SELECT * FROM jobs').all() as Array<Record<string, unknown>>;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ handle: 'H:x:1', unique_key: 'u1', status: 'completed', attempt: 1, duration_ms: 250, result_bytes: 42, progress_numerator: 2, progress_denominator: 5, pid: process.pid });
+    peek.close();
+    writer.close();
+  });
+
+  it('maps worker outcomes to journal statuses', () => {
+    expect(journalStatusOf('completed')).toBe('completed');
+    expect(journalStatusOf('failed')).toBe('failed');
+    expect(journalStatusOf('rejected')).toBe('failed');
+    expect(journalStatusOf('timed_out')).toBe('timed_out');
+    expect(journalStatusOf('interrupted')).toBe('abandoned');
+  });
+
+  it('counts a job left running by a dead worker as re-delivered: attempt 2, and closes the dead run as abandoned', () => {
+    const file = path.join(tempDir(), 'j.sqlite');
+    const db = openJournalDatabase(file);
+    const pid = deadPid();
+    db.prepare(
+      `INSERT INTO jobs (handle, unique_key, function, worker_id, host, pid, attempt, status, started_at) VALUES ('H:x:7', 'job-7', 'fn', 'w', ?, ?, 1, 'running', 1)`,
+    ).run(hostname(), pid);
+    db.close();
+    const writer = new JournalWriter({ file });
+    const ref = writer.started({ handle: 'H:x:9', unique: 'job-7', function: 'fn', workerId: 'w', server: 's', startedAt: 2, payloadBytes: 1 });
+    expect(ref.attempt).toBe(2);
+    expect(ref.previous).toMatchObject({ pid, processGone: true, status: 'running' });
+    writer.ended(ref, 'completed', 3, 1, {});
+    writer.close();
+    const reader = new JournalReader(file);
+    const runs = reader.show('job-7');
+    expect(runs.map((row) => [row.attempt, row.status])).toEqual([
+      [1, 'abandoned'],
+      [2, 'completed'],
+    ]);
+    expect(runs[0]!.error).toContain(`pid ${pid}`);
+    reader.close();
+  });
+
+  it('does not count a finished job with the same unique key as an earlier attempt', () => {
+    const file = path.join(tempDir(), 'j.sqlite');
+    const writer = new JournalWriter({ file });
+    const first = writer.started({ handle: 'H:x:1', unique: 'same', function: 'fn', workerId: 'w', server: 's', startedAt: 1, payloadBytes: 1 });
+    writer.ended(first, 'completed', 2, 1, {});
+    const second = writer.started({ handle: 'H:x:2', unique: 'same', function: 'fn', workerId: 'w', server: 's', startedAt: 3, payloadBytes: 1 });
+    expect(second.attempt).toBe(1);
+    // Interrupted in this process (connection lost): gearmand re-delivers it, maybe to us.
+    writer.ended(second, 'abandoned', 4, 1, { error: 'connection lost' });
+    const third = writer.started({ handle: 'H:x:2', unique: 'same', function: 'fn', workerId: 'w', server: 's', startedAt: 5, payloadBytes: 1 });
+    expect(third.attempt).toBe(2);
+    writer.close();
+  });
+
+  it('refuses a re-delivered job past max_attempts with "gave up after N attempts"', () => {
+    const file = path.join(tempDir(), 'j.sqlite');
+    const writer = new JournalWriter({ file });
+    const observer = journalObserver({ writer, log: silent, workerId: () => 'w', maxAttempts: 2 });
+    const runs: string[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const started = event('H:x:5', 'capped');
+      observer.jobStarted!(started);
+      const refusal = observer.refuseJob!(started);
+      runs.push(refusal ?? 'run');
+      observer.jobEnded!(started, refusal ? 'rejected' : 'interrupted', 5, refusal ? { reason: refusal } : { reason: 'lost' });
+    }
+    expect(runs).toEqual(['run', 'run', 'gave up after 2 attempts']);
+    writer.close();
+    const reader = new JournalReader(file);
+    expect(reader.show('capped').map((row) => [row.attempt, row.status, row.error])).toEqual([
+      [1, 'abandoned', 'lost'],
+      [2, 'abandoned', 'lost'],
+      [3, 'failed', 'gave up after 2 attempts'],
+    ]);
+    reader.close();
+  });
+});
+
+describe('journal reader', () => {
+  it('filters by status, function and time, and clear never deletes running rows', () => {
+    const file = path.join(tempDir(), 'j.sqlite');
+    const writer = new JournalWriter({ file });
+    const now = Date.now();
+    const old = writer.started({ handle: 'H:1', unique: 'a', function: 'one', workerId: 'w', server: 's', startedAt: now - 10 * 86_400_000, payloadBytes: 1 });
+    writer.ended(old, 'failed', now - 10 * 86_400_000 + 5, 5, { error: 'bad' });
+    const recent = writer.started({ handle: 'H:2', unique: 'b', function: 'two', workerId: 'w', server: 's', startedAt: now - 1000, payloadBytes: 1 });
+    writer.ended(recent, 'completed', now, 1000, {});
+    writer.started({ handle: 'H:3', unique: 'c', function: 'two', workerId: 'w', server: 's', startedAt: now - 20 * 86_400_000, payloadBytes: 1 });
+    writer.flush();
+    const reader = new JournalReader(file, { write: true });
+    expect(reader.list({ status: 'failed' }).map((row) => row.handle)).toEqual(['H:1']);
+    expect(reader.list({ function: 'two' }).map((row) => row.handle)).toEqual(['H:2', 'H:3']);
+    expect(reader.list({ since: now - 86_400_000 }).map((row) => row.handle)).toEqual(['H:2']);
+    expect(reader.countClearable(now - 86_400_000)).toEqual({ clearable: 1, running: 1 });
+    expect(reader.clear(now - 86_400_000)).toBe(1);
+    expect(reader.list({}).map((row) => row.handle)).toEqual(['H:2', 'H:3']);
+    expect(reader.clear(undefined)).toBe(1);
+    expect(reader.list({}).map((row) => [row.handle, row.status])).toEqual([['H:3', 'running']]);
+    reader.close();
+    writer.close();
+  });
+});
