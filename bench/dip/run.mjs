@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Run the compiled qtSwordPluginWorker job on a DIP and report wall time and peak RSS.
 // Usage: npx tsc -p . && node bench/dip/run.mjs <deposit-dir> <dip-folder-name> [output-dir]
-// Peak RSS comes from process.resourceUsage().maxRSS (the whole process, baseline included).
+// Peak RSS comes from process.resourceUsage().maxRSS (kB, the whole process, baseline included).
+// Run it as a fresh process with default node flags (no --max-semi-space-size, --expose-gc, ...):
+// the worker runs with defaults, and the young generation's growth is part of the peak.
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -35,7 +37,8 @@ const payload = PayloadSchema.parse({
 const t0 = performance.now();
 const result = await job.run(payload, ctx);
 const ms = performance.now() - t0;
-const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+const maxRssKb = process.resourceUsage().maxRSS;
+if (process.execArgv.length > 0) console.error(`note: node flags ${process.execArgv.join(' ')} change memory behaviour`);
 console.log(
   JSON.stringify(
     {
@@ -44,8 +47,9 @@ console.log(
       ms: Math.round(ms),
       progressCalls,
       lastProgress: last,
-      baselineRssMiB: Math.round(baseline / 2 ** 20),
-      peakRssMiB: Math.round(maxRssMiB),
+      baselineRssKb: Math.round(baseline / 1024),
+      maxRssKb,
+      peakRssMiB: Math.round(maxRssKb / 1024),
     },
     null,
     2,
