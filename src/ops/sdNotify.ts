@@ -90,6 +90,7 @@ export function startSdNotify(options: SdNotifyOptions): SdNotifier {
   const { sender } = options;
   let ready = false;
   let stopping = false;
+  let finished = false;
   let lastStatus = '';
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, fn: () => void): void => {
@@ -98,7 +99,7 @@ export function startSdNotify(options: SdNotifyOptions): SdNotifier {
     timers.push(timer);
   };
   const status = (force = false): void => {
-    if (!ready) return;
+    if (!ready || finished) return;
     const line = statusLine(options.state(), options.concurrency, options.runningJobs());
     if (line === lastStatus && !force) return;
     lastStatus = line;
@@ -109,7 +110,7 @@ export function startSdNotify(options: SdNotifyOptions): SdNotifier {
   if (watchdog !== undefined) {
     // Ping at half the period, and only while the event loop ticks on time: a blocked loop gets restarted.
     every(Math.max(1, Math.floor(watchdog / 2000)), () => {
-      if (options.loopHealthy()) sender.send('WATCHDOG=1');
+      if (ready && !finished && options.loopHealthy()) sender.send('WATCHDOG=1');
     });
   }
   every(options.statusIntervalMs ?? 5000, () => status());
@@ -138,7 +139,7 @@ export function startSdNotify(options: SdNotifyOptions): SdNotifier {
           const deadline = Date.now() + options.drainBudgetMs;
           sender.send(`EXTEND_TIMEOUT_USEC=${drainUsec}`);
           every(5000, () => {
-            if (options.state() !== 'draining') return;
+            if (finished || options.state() !== 'draining') return;
             const left = Math.max(1000, deadline - Date.now());
             sender.send(`EXTEND_TIMEOUT_USEC=${left * 1000}\nSTATUS=draining: ${options.runningJobs().length} job(s) finishing`);
           });
@@ -147,6 +148,7 @@ export function startSdNotify(options: SdNotifyOptions): SdNotifier {
       else if (state === 'stopped') {
         sender.send(`${stopping ? '' : 'STOPPING=1\n'}STATUS=stopped${detail.reason ? `: ${detail.reason}` : ''}`);
         stopping = true;
+        finished = true;
       }
     },
   };
