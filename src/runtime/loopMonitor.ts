@@ -14,8 +14,8 @@ export interface LoopMonitorOptions {
   readonly log: Logger;
   readonly thresholdMs?: number;
   readonly intervalMs?: number;
-  /** Who was running, to name in the warning. */
-  readonly describeRunning: () => unknown;
+  /** Who ran since the given time (epoch ms), to name in the warning. */
+  readonly describeRunning: (since: number) => unknown;
 }
 
 export function startLoopMonitor(options: LoopMonitorOptions): LoopMonitor {
@@ -30,7 +30,8 @@ export function startLoopMonitor(options: LoopMonitorOptions): LoopMonitor {
     expected = now + interval;
     lastTick = now;
     if (lagMs > threshold) {
-      options.log.warn({ blocked_ms: Math.round(lagMs), running: options.describeRunning() }, 'event loop was blocked: a handler did long synchronous work');
+      const since = Date.now() - lagMs - interval;
+      options.log.warn({ blocked_ms: Math.round(lagMs), running: options.describeRunning(since) }, 'event loop was blocked: a handler did long synchronous work');
     }
   }, interval);
   timer.unref();

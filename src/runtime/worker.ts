@@ -102,6 +102,8 @@ export class Worker implements SlotHost {
   private readonly abortGraceMs: number;
   /** Connections registered at least once, to say when every one of them is (once). */
   private readonly everRegistered = new Set<WorkerLink>();
+  /** A small ring of the last jobs to end, for naming a job that blocked the event loop. */
+  private readonly recentlyEnded: Array<{ function: string; handle: string; endedAt: number }> = [];
 
   constructor(private readonly options: WorkerOptions) {
     this.log = options.log;
@@ -156,6 +158,18 @@ export class Worker implements SlotHost {
     return [...this.servers.values()].filter((server) => server.connected > 0).map((server) => server.name);
   }
 
+  /**
+   * Jobs that ran at any time since `since` (epoch ms): the running ones and recently ended ones. The
+   * event-loop monitor names them, since a job that blocked the loop has often ended by the next tick.
+   */
+  jobsActiveSince(since: number): Array<{ function: string; handle: string; running: boolean }> {
+    const active = this.runningJobs().map((job) => ({ function: job.function, handle: job.handle, running: true }));
+    for (const ended of this.recentlyEnded) {
+      if (ended.endedAt >= since) active.push({ function: ended.function, handle: ended.handle, running: false });
+    }
+    return active;
+  }
+
   /** What each busy slot runs, for status lines and the event-loop monitor. */
   runningJobs(): Array<{ slot: number; function: string; handle: string; startedAt: number }> {
     return this.slots
@@ -206,6 +220,8 @@ export class Worker implements SlotHost {
 
     let refusal: string | undefined;
     for (const observer of this.options.observers ?? []) refusal ??= observer.refuseJob?.(event);
+    // The logger batches lines per event-loop turn; "job started" goes out before any job code runs.
+    jobLog.flush();
     const execution = executeJob({
       job: registration.job,
       info,
@@ -267,6 +283,8 @@ export class Worker implements SlotHost {
       observer.jobEnded?.(event, outcome.kind, durationMs, resultBytes !== undefined ? { ...reasonDetail, resultBytes } : reasonDetail);
     }
     this.checkMemory();
+    if (this.recentlyEnded.length >= 16) this.recentlyEnded.shift();
+    this.recentlyEnded.push({ function: event.info.function, handle, endedAt: Date.now() });
 
     if (execution.handlerDone) {
       this.release(slot, grabbing ? link : undefined);
