@@ -21,7 +21,7 @@ export interface UnitOptions {
 
 /** systemd and upstart split ExecStart on spaces; quote what needs it. */
 function quote(argument: string): string {
-  return /^[\w@%+=:,./-]+$/.test(argument) ? argument : `"${argument.replace(/(["\\$`])/g, '\\$1')}"`;
+  return /^[\w@%+=:,./$-]+$/.test(argument) ? argument : `"${argument.replace(/(["\\$`])/g, '\\$1')}"`;
 }
 
 function command(options: UnitOptions, verb: string, extra: readonly string[] = []): string {
