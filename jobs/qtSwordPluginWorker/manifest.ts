@@ -81,6 +81,11 @@ export function* jsonPieces(value: unknown, indent: string): Generator<string> {
     yield `\n${indent}]`;
     return;
   }
+  if (hasToJSON(value)) {
+    // As JSON.stringify does: a value with toJSON() is written as what it returns.
+    yield* jsonPieces(value.toJSON(), indent);
+    return;
+  }
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
     const entries = Object.entries(value).filter(([, v]) => v !== undefined && typeof v !== 'function');
     if (entries.length === 0) {
@@ -97,4 +102,8 @@ export function* jsonPieces(value: unknown, indent: string): Generator<string> {
     return;
   }
   yield JSON.stringify(value) ?? 'null';
+}
+
+function hasToJSON(value: unknown): value is { toJSON(): unknown } {
+  return typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function';
 }

@@ -53,7 +53,8 @@ export interface DescriptionNode {
   dublinCore: DublinCoreRecord | null;
   fields: DcFields | null;
   digitalObject: { fileName: string; path: string; size: number | null } | null;
-  archivematica: ArchivematicaProperties | null;
+  /** Written to the manifest through its toJSON(); made on demand, not kept per item. */
+  archivematica: ArchivematicaRecord | null;
   children: DescriptionNode[];
 }
 
@@ -292,36 +293,10 @@ class DipMapper {
     return node;
   }
 
-  private properties(file: FileInfo, described: Extract<Described, { ok: true }>): ArchivematicaProperties {
-    const { object, amd, uuid } = described;
-    const preservation = this.preservationOf(file, object);
+  private properties(file: FileInfo, described: Extract<Described, { ok: true }>): ArchivematicaRecord {
+    const preservation = this.preservationOf(file, described.object);
     const presAmd = preservation ? this.amdOf(preservation) : undefined;
-    const presObject = presAmd?.object;
-    const puid =
-      object.formatRegistryName?.toUpperCase() === 'PRONOM' ? (object.formatRegistryKey ?? null) : null;
-    return {
-      objectUUID: uuid,
-      aipUUID: this.options.aip.uuid,
-      aipName: this.options.aip.name,
-      relativePathWithinAip: file.href ?? null,
-      originalFileName: baseName(object.originalName),
-      originalFileSize: toSize(object.size),
-      originalFileIngestedAt: amd.eventDates.ingestion ?? null,
-      preservationCopyFileName: preservation ? (baseName(presObject?.originalName) ?? baseName(preservation.href)) : null,
-      preservationCopySize: toSize(presObject?.size),
-      preservationCopyNormalizedAt: preservation
-        ? (presAmd?.eventDates.creation ?? amd.eventDates.normalization ?? null)
-        : null,
-      formatName: object.formatName ?? null,
-      formatVersion: object.formatVersion ?? null,
-      formatRegistryName: object.formatRegistryName ?? null,
-      formatRegistryKey: object.formatRegistryKey ?? null,
-      pronomPuid: puid,
-      mimeType: object.mimeType ?? null,
-      checksum: object.checksum ?? null,
-      checksumAlgorithm: object.checksumAlgorithm ?? null,
-      premisVersion: object.premisVersion,
-    };
+    return new ArchivematicaRecord(this.options.aip, file, described.uuid, described.amd, described.object, preservation, presAmd);
   }
 
   /** The preservation copy: same GROUPID (as AtoM), else linked by a PREMIS derivation relationship. */
@@ -389,6 +364,53 @@ class DipMapper {
       if (size !== null) total += size;
     }
     return total;
+  }
+}
+
+/**
+ * An item's Archivematica properties, kept as references to what the METS parse holds already and
+ * turned into the plain record (ArchivematicaProperties) only when the manifest is written: about
+ * 60 bytes per item instead of a 20-field object and its derived strings.
+ */
+export class ArchivematicaRecord {
+  constructor(
+    private readonly aip: AipIdentity,
+    private readonly file: FileInfo,
+    private readonly uuid: string,
+    private readonly amd: AmdSecInfo,
+    private readonly object: PremisObjectInfo,
+    private readonly preservation: FileInfo | undefined,
+    private readonly presAmd: AmdSecInfo | undefined,
+  ) {}
+
+  toJSON(): ArchivematicaProperties {
+    const { object, amd, preservation } = this;
+    const presObject = this.presAmd?.object;
+    const puid =
+      object.formatRegistryName?.toUpperCase() === 'PRONOM' ? (object.formatRegistryKey ?? null) : null;
+    return {
+      objectUUID: this.uuid,
+      aipUUID: this.aip.uuid,
+      aipName: this.aip.name,
+      relativePathWithinAip: this.file.href ?? null,
+      originalFileName: baseName(object.originalName),
+      originalFileSize: toSize(object.size),
+      originalFileIngestedAt: amd.eventDates.ingestion ?? null,
+      preservationCopyFileName: preservation ? (baseName(presObject?.originalName) ?? baseName(preservation.href)) : null,
+      preservationCopySize: toSize(presObject?.size),
+      preservationCopyNormalizedAt: preservation
+        ? (this.presAmd?.eventDates.creation ?? amd.eventDates.normalization ?? null)
+        : null,
+      formatName: object.formatName ?? null,
+      formatVersion: object.formatVersion ?? null,
+      formatRegistryName: object.formatRegistryName ?? null,
+      formatRegistryKey: object.formatRegistryKey ?? null,
+      pronomPuid: puid,
+      mimeType: object.mimeType ?? null,
+      checksum: object.checksum ?? null,
+      checksumAlgorithm: object.checksumAlgorithm ?? null,
+      premisVersion: object.premisVersion,
+    };
   }
 }
 

@@ -135,16 +135,16 @@ export class PremisObjectReader implements SubtreeReader {
       case 'objectCharacteristics/fixity':
         if (!this.sawFixity && this.fixDigest !== undefined) {
           this.info.checksum = this.fixDigest;
-          if (this.fixAlgorithm !== undefined) this.info.checksumAlgorithm = this.fixAlgorithm;
+          if (this.fixAlgorithm !== undefined) this.info.checksumAlgorithm = shared(this.fixAlgorithm);
           this.sawFixity = true;
         }
         this.fixAlgorithm = this.fixDigest = undefined;
         break;
       case 'objectCharacteristics/format/formatDesignation/formatName':
-        if (!this.sawFormat && value !== undefined) this.info.formatName ??= value;
+        if (!this.sawFormat && value !== undefined) this.info.formatName ??= shared(value);
         break;
       case 'objectCharacteristics/format/formatDesignation/formatVersion':
-        if (!this.sawFormat && value !== undefined) this.info.formatVersion ??= value;
+        if (!this.sawFormat && value !== undefined) this.info.formatVersion ??= shared(value);
         break;
       case 'objectCharacteristics/format/formatRegistry/formatRegistryName':
         this.regName = value;
@@ -154,8 +154,8 @@ export class PremisObjectReader implements SubtreeReader {
         break;
       case 'objectCharacteristics/format/formatRegistry':
         if (!this.sawFormat && !this.sawRegistry) {
-          if (this.regName !== undefined) this.info.formatRegistryName = this.regName;
-          if (this.regKey !== undefined) this.info.formatRegistryKey = this.regKey;
+          if (this.regName !== undefined) this.info.formatRegistryName = shared(this.regName);
+          if (this.regKey !== undefined) this.info.formatRegistryKey = shared(this.regKey);
           this.sawRegistry = true;
         }
         this.regName = this.regKey = undefined;
@@ -210,7 +210,7 @@ export class PremisObjectReader implements SubtreeReader {
   /** Call once the premis:object element has ended. */
   finish(): PremisObjectInfo {
     const mime = this.fileUtilityMime ?? this.identityMime ?? this.exifMime;
-    if (mime !== undefined) this.info.mimeType = mime;
+    if (mime !== undefined) this.info.mimeType = shared(mime);
     return this.info;
   }
 }
@@ -254,6 +254,24 @@ export class PremisEventReader implements SubtreeReader {
     if (this.dateTime !== undefined) result.dateTime = this.dateTime;
     return result;
   }
+}
+
+const SHARED_MAX_ENTRIES = 4096;
+const SHARED_MAX_CHARS = 200;
+const sharedValues = new Map<string, string>();
+
+/**
+ * One copy of values that repeat across thousands of files (format names, registry keys, MIME
+ * types, checksum algorithms), instead of one string per file. Bounded; values are immutable, so
+ * sharing them between jobs is harmless.
+ */
+function shared(value: string): string {
+  if (value.length > SHARED_MAX_CHARS) return value;
+  const known = sharedValues.get(value);
+  if (known !== undefined) return known;
+  if (sharedValues.size >= SHARED_MAX_ENTRIES) sharedValues.clear();
+  sharedValues.set(value, value);
+  return value;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
