@@ -237,4 +237,118 @@ describe.skipIf(!haveFixtures)('real Archivematica METS', () => {
     expect(rec.warnings).toHaveLength(1);
     expect(rec.warnings[0]).toContain(dip.originals[1]?.uuid);
   });
+  // The issue bar: with an access copy for every original, the CSV holds exactly the
+  // descriptions AtoM's rules give (mode, titles from originalName unless DC gives one, levels,
+  // parent links, DC fields), nothing from the submissionDocumentation / preservation / metadata
+  // groups, and no warnings. Rows are compared whole: every non-empty column, nothing more.
+  const A = '<aip>';
+  const P = '<pkg>';
+  const exact: [string, string, string[], Record<string, string>[]][] = [
+    [
+      '01_flat_premis2_fits_production.xml',
+      'flat',
+      ['original', 'submissionDocumentation'],
+      [{ legacyId: `${A}/db8d8d30-8c7f-4ca3-9add-2e1000b6e460`, qubitParentSlug: 'target', title: 'abc.txt', levelOfDescription: 'Item', digitalObjectPath: `${P}/objects/db8d8d30-8c7f-4ca3-9add-2e1000b6e460-abc.txt` }],
+    ],
+    [
+      '02_flat_premis3_with_preservation.xml',
+      'flat',
+      ['original', 'submissionDocumentation', 'preservation', 'metadata'],
+      // Titled by the PREMIS originalName, not by the sanitised file name.
+      [{ legacyId: `${A}/e9caf37c-93cb-4c37-ab5f-157c7d2611ac`, qubitParentSlug: 'target', title: "evelyn's photo.jpg", levelOfDescription: 'Item', digitalObjectPath: `${P}/objects/e9caf37c-93cb-4c37-ab5f-157c7d2611ac-evelyn_s_photo.jpg` }],
+    ],
+    [
+      '03_objects_dc_plus_custom_multi_dmdid.xml',
+      'flat',
+      ['original', 'submissionDocumentation', 'metadata'],
+      [
+        { legacyId: `${A}/objects`, qubitParentSlug: 'target', title: 'Objects dir', levelOfDescription: 'File', acquisition: 'Artefactual' },
+        {
+          legacyId: `${A}/96e53b97-11b9-4faf-b801-c4487a985636`,
+          parentId: `${A}/objects`,
+          title: 'OCR image',
+          levelOfDescription: 'Item',
+          acquisition: 'some provenance',
+          digitalObjectPath: `${P}/objects/96e53b97-11b9-4faf-b801-c4487a985636-ocr-image.png`,
+          eventTypes: 'Creation',
+          eventActors: 'Tesseract',
+        },
+      ],
+    ],
+    [
+      '04_hierarchical_lod_arranged_sip.xml',
+      'hierarchical',
+      ['original', 'submissionDocumentation', 'preservation', 'metadata'],
+      [
+        { legacyId: `${A}/subdirectory`, qubitParentSlug: 'target', title: 'subdirectory', levelOfDescription: 'Sub-series' },
+        {
+          legacyId: `${A}/f756e554-d0bf-4932-81db-da1cb36fe25a`,
+          parentId: `${A}/subdirectory`,
+          identifier: 'aporee_36644_41997',
+          title: '14000 Caen, France - Bird in my garden',
+          levelOfDescription: 'File',
+          scopeAndContent: 'Bird singing in my garden, Caen, France, Zoom H6',
+          accessConditions: 'Public domain',
+          locationOfOriginals: 'Internet Archive',
+          digitalObjectPath: `${P}/objects/f756e554-d0bf-4932-81db-da1cb36fe25a-bird.mp3`,
+          subjectAccessPoints: 'field recording|phonography|soundscapes|sound art|radio aporee',
+          placeAccessPoints: 'Caen, France',
+          nameAccessPoints: 'Radio Aporee',
+          eventDates: '2017-05-27',
+          eventTypes: 'Creation',
+          eventActors: 'Nicolas Germain',
+        },
+      ],
+    ],
+    [
+      '05_unicode_originalname_rights.xml',
+      'flat',
+      ['original'],
+      // Without strip_extensions: the DC title (no ".doc") wins over the originalName.
+      [
+        {
+          legacyId: `${A}/8806fe35-2dda-40dc-9bb7-10f3997ec647`,
+          qubitParentSlug: 'target',
+          title: 'Sed dui velit, varius a varius quis namu2016每月学生会参加者会议项目',
+          levelOfDescription: 'Item',
+          accessConditions: 'Public domain',
+          digitalObjectPath: `${P}/objects/8806fe35-2dda-40dc-9bb7-10f3997ec647-Ut_scelerisque_nibh_dolor__Etiam_vel_.doc`,
+        },
+      ],
+    ],
+    [
+      '06_nested_dup_names_empty_dirs.xml',
+      'flat',
+      ['original', 'submissionDocumentation', 'metadata'],
+      [
+        { legacyId: `${A}/503bd90a-e48a-454d-b7e3-b572682213e4`, qubitParentSlug: 'target', title: 'Cv7a7v7WAAADJTO.jpg', levelOfDescription: 'Item', digitalObjectPath: `${P}/objects/503bd90a-e48a-454d-b7e3-b572682213e4-Cv7a7v7WAAADJTO.jpg` },
+        { legacyId: `${A}/7bdebeb1-333b-4ab3-8d5c-58d78ded8fb1`, qubitParentSlug: 'target', title: 'Cv7a7v7WAAADJTO.jpg', levelOfDescription: 'Item', digitalObjectPath: `${P}/objects/7bdebeb1-333b-4ab3-8d5c-58d78ded8fb1-Cv7a7v7WAAADJTO.jpg` },
+      ],
+    ],
+  ];
+
+  it.each(exact)('%s: exactly the descriptions AtoM would create (%s mode)', async (file, mode, groups, expected) => {
+    const xml = await readFile(path.join(fixtures, file), 'utf8');
+    // The fixture still has the shape this table was written for.
+    expect([...new Set([...xml.matchAll(/<mets:fileGrp USE="([^"]+)"/g)].map((m) => m[1]))]).toEqual(groups);
+    const { dip, rec, result, rows, manifest } = await ingest(file);
+    const items = expected.filter((r) => r.digitalObjectPath !== undefined).length;
+    expect(dip.originals).toHaveLength(items);
+    expect(result).toMatchObject({ mode, descriptions: expected.length, digitalObjects: items, skipped: 0, warnings: [] });
+    expect(rec.warnings).toEqual([]);
+    expect(manifest.skipped).toEqual([]);
+    const shown = rows.map((row) =>
+      Object.fromEntries(
+        Object.entries(row)
+          .filter(([, v]) => v !== '')
+          .map(([k, v]) => [k, v.replaceAll(result.outputDir, P).replaceAll(dip.aipUuid, A)]),
+      ),
+    );
+    expect(shown).toEqual(expected);
+    // Only originals are imported: every digital object is one of the fixture's originals.
+    const accessNames = new Set(dip.originals.map((o) => o.accessName));
+    for (const row of rows.filter((r) => r.digitalObjectPath !== '')) {
+      expect(accessNames.has(path.basename(row.digitalObjectPath))).toBe(true);
+    }
+  });
 });
