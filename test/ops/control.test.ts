@@ -1,0 +1,72 @@
+// The local control channel: `quiet`, `resume` and `status --local` against a running worker, over its
+// owner-only unix socket in the run dir.
+import { statSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GearmanClient } from '../../src/gearman/client.js';
+import { socketPathFor } from '../../src/ops/control.js';
+import { type Gearmand, startGearmand } from '../harness/gearmand.js';
+import { cli, type OpsWorker, startWorker, stopWorker } from './helpers.js';
+
+describe('quiet, resume and status --local', () => {
+  let gearmand: Gearmand;
+  let ops: OpsWorker;
+  let client: GearmanClient;
+
+  beforeAll(async () => {
+    gearmand = await startGearmand();
+    ops = await startWorker(gearmand);
+    client = new GearmanClient([{ host: gearmand.host, port: gearmand.port }]);
+  });
+  afterAll(async () => {
+    client?.close();
+    if (ops) await stopWorker(ops.worker);
+    await gearmand?.stop();
+  });
+
+  it('the socket is owner-only (0600) in an owner-only run dir (0700)', () => {
+    const socket = statSync(socketPathFor(ops.runDir, ops.worker.pid));
+    expect(socket.isSocket()).toBe(true);
+    expect(socket.mode & 0o777).toBe(0o600);
+    expect(statSync(ops.runDir).mode & 0o777).toBe(0o700);
+  });
+
+  it('status --local shows the worker and the job it runs (function, handle, age)', async () => {
+    const job = client.submit('atomWorkerTest', JSON.stringify({ sleepMs: 4000 }), { unique: 'local-status' });
+    const started = await ops.worker.waitForLog((line) => line.msg === 'job started' && line.unique === 'local-status');
+    const result = await cli(['status', '--local', '--json', '--run-dir', ops.runDir], { cwd: ops.dir });
+    expect(result.status).toBe(0);
+    const status = JSON.parse(result.stdout) as { workers: Array<{ pid: number; state: string; running: Array<{ function: string; handle: string; ageS: number }> }> };
+    expect(status.workers).toHaveLength(1);
+    expect(status.workers[0]).toMatchObject({ pid: ops.worker.pid, state: 'running' });
+    expect(status.workers[0]!.running).toEqual([expect.objectContaining({ function: 'atomWorkerTest', handle: started.handle })]);
+    const table = await cli(['status', '--local', '--run-dir', ops.runDir], { cwd: ops.dir });
+    expect(table.stdout).toContain(String(started.handle));
+    expect(table.stdout).toMatch(new RegExp(`${ops.worker.pid}\\s+running\\s+1/1`));
+    expect((await job).status).toBe('complete');
+  });
+
+  it('quiet stops taking jobs (a submitted job stays queued); resume takes it', async () => {
+    const quiet = await cli(['quiet', '--run-dir', ops.runDir], { cwd: ops.dir });
+    expect(quiet.status).toBe(0);
+    expect(quiet.stdout).toContain(`pid ${ops.worker.pid}: quiet`);
+    await ops.worker.waitForLog((line) => line.msg === 'worker quiet');
+    const queued = await client.submitBackground('atomWorkerTest', '{"echo":"after resume"}', { unique: 'held' });
+    const status = await cli(['status', '--servers', gearmand.address, '--json'], { cwd: ops.dir });
+    const fn = (JSON.parse(status.stdout) as { functions: Array<{ function: string; queued: number; running: number; ours: boolean }> }).functions.find(
+      (row) => row.function === 'atomWorkerTest',
+    );
+    expect(fn).toMatchObject({ queued: 1, running: 0, ours: true });
+
+    const resume = await cli(['resume', '--run-dir', ops.runDir, '--pid', String(ops.worker.pid)], { cwd: ops.dir });
+    expect(resume.stderr).toBe('');
+    expect(resume.status).toBe(0);
+    expect(resume.stdout).toContain(`pid ${ops.worker.pid}: running`);
+    await ops.worker.waitForLog((line) => line.msg === 'job completed' && line.handle === queued.handle);
+  });
+
+  it('with no worker there, quiet exits 69 and says where it looked', async () => {
+    const result = await cli(['quiet', '--run-dir', `${ops.dir}/empty`], { cwd: ops.dir });
+    expect(result.status).toBe(69);
+    expect(result.stderr).toContain('no running worker found');
+  });
+});
