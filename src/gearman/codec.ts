@@ -21,15 +21,21 @@ export class ProtocolError extends Error {
 
 export type PacketArgument = string | Uint8Array;
 
-/** Encode one packet into a single buffer. */
-export function encodePacket(magic: Magic, type: number, args: readonly PacketArgument[] = []): Buffer {
+function argumentBytes(args: readonly PacketArgument[]): number {
   let size = args.length > 0 ? args.length - 1 : 0; // NUL separators
-  for (const arg of args) size += typeof arg === 'string' ? Buffer.byteLength(arg) : arg.byteLength;
-  const packet = Buffer.allocUnsafe(HEADER_SIZE + size);
-  packet.writeUInt32BE(magic === 'REQ' ? MAGIC_REQ : MAGIC_RES, 0);
-  packet.writeUInt32BE(type, 4);
-  packet.writeUInt32BE(size, 8);
-  let offset = HEADER_SIZE;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    size += typeof arg === 'string' ? Buffer.byteLength(arg) : arg.byteLength;
+  }
+  return size;
+}
+
+/** Write one packet at `offset` of `packet` (sized by the caller); returns the offset after it. */
+function writePacket(packet: Buffer, offset: number, magic: Magic, type: number, args: readonly PacketArgument[], size: number): number {
+  packet.writeUInt32BE(magic === 'REQ' ? MAGIC_REQ : MAGIC_RES, offset);
+  packet.writeUInt32BE(type, offset + 4);
+  packet.writeUInt32BE(size, offset + 8);
+  offset += HEADER_SIZE;
   for (let i = 0; i < args.length; i++) {
     if (i > 0) packet[offset++] = 0;
     const arg = args[i]!;
@@ -39,7 +45,29 @@ export function encodePacket(magic: Magic, type: number, args: readonly PacketAr
       offset += arg.byteLength;
     }
   }
+  return offset;
+}
+
+/** Encode one packet into a single buffer. */
+export function encodePacket(magic: Magic, type: number, args: readonly PacketArgument[] = []): Buffer {
+  const size = argumentBytes(args);
+  const packet = Buffer.allocUnsafe(HEADER_SIZE + size);
+  writePacket(packet, 0, magic, type, args, size);
   return packet;
+}
+
+/** Encode several packets into one buffer (one allocation, one write). */
+export function encodePackets(magic: Magic, packets: ReadonlyArray<readonly [number, readonly PacketArgument[]]>): Buffer {
+  const sizes = new Array<number>(packets.length);
+  let total = 0;
+  for (let i = 0; i < packets.length; i++) {
+    sizes[i] = argumentBytes(packets[i]![1]);
+    total += HEADER_SIZE + sizes[i]!;
+  }
+  const buffer = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (let i = 0; i < packets.length; i++) offset = writePacket(buffer, offset, magic, packets[i]![0], packets[i]![1], sizes[i]!);
+  return buffer;
 }
 
 /** Split a packet body into its arguments, according to the packet type. */

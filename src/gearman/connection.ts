@@ -1,7 +1,7 @@
 // One TCP connection to a job server that speaks binary packets: connect, write, decode, close.
 // Callers get whole packets and a single close notification; they never see bytes.
 import net from 'node:net';
-import { encodePacket, PacketDecoder, type Packet, type PacketArgument, ProtocolError } from './codec.js';
+import { encodePacket, encodePackets, PacketDecoder, type Packet, type PacketArgument, ProtocolError } from './codec.js';
 import type { ServerAddress } from './address.js';
 
 export interface ConnectionHandlers {
@@ -77,7 +77,7 @@ export class PacketConnection {
   /** Several packets in one write (one syscall), e.g. registration. */
   sendBatch(packets: ReadonlyArray<readonly [number, readonly PacketArgument[]]>): void {
     if (this.closed || packets.length === 0) return;
-    this.socket.write(Buffer.concat(packets.map(([type, args]) => encodePacket('REQ', type, args))));
+    this.socket.write(encodePackets('REQ', packets));
   }
 
   /** Close after flushing what was written. */

@@ -120,8 +120,38 @@ export function serialiseResult(value: unknown): string | Buffer {
   return json;
 }
 
+/**
+ * ctx.signal's AbortController, made on first use: most jobs never look at their signal, and an
+ * AbortSignal costs more to create than the rest of a trivial job's bookkeeping. Same semantics:
+ * the first abort reason wins, and a signal first read after the abort is already aborted.
+ */
+class LazyAbort {
+  private controller: AbortController | undefined;
+  private abortReason: unknown;
+  aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  get reason(): unknown {
+    return this.abortReason;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
 export function executeJob(options: ExecuteOptions): Execution {
-  const controller = new AbortController();
+  const controller = new LazyAbort();
   let resolveOutcome!: (outcome: Outcome) => void;
   let decided = false;
   const outcome = new Promise<Outcome>((resolve) => (resolveOutcome = resolve));
@@ -138,7 +168,15 @@ export function executeJob(options: ExecuteOptions): Execution {
     options.refusal !== undefined ? { ok: false, reason: options.refusal } : decodePayload(options.job, options.payload, options.maxPayloadBytes);
   if (!decoded.ok) {
     decide({ kind: 'rejected', reason: decoded.reason });
-    return { outcome, settled: Promise.resolve(), interrupt() {}, signal: controller.signal, handlerDone: true };
+    return {
+      outcome,
+      settled: Promise.resolve(),
+      interrupt() {},
+      get signal() {
+        return controller.signal;
+      },
+      handlerDone: true,
+    };
   }
 
   const ctx: JobContext = {
@@ -152,7 +190,9 @@ export function executeJob(options: ExecuteOptions): Execution {
     warning: (message) => {
       if (!decided) options.reporter.warning(message);
     },
-    signal: controller.signal,
+    get signal() {
+      return controller.signal;
+    },
     job: options.info,
     settings: options.settings,
   };
@@ -182,8 +222,8 @@ export function executeJob(options: ExecuteOptions): Execution {
       }
       decide({ kind: 'completed', result });
     } catch (error) {
-      if (controller.signal.aborted && !decided) {
-        decide({ kind: 'interrupted', reason: describeThrown(controller.signal.reason) });
+      if (controller.aborted && !decided) {
+        decide({ kind: 'interrupted', reason: describeThrown(controller.reason) });
       } else decide({ kind: 'failed', reason: describeThrown(error) });
     } finally {
       handlerDone = true;
@@ -193,7 +233,9 @@ export function executeJob(options: ExecuteOptions): Execution {
   return {
     outcome,
     settled,
-    signal: controller.signal,
+    get signal() {
+      return controller.signal;
+    },
     get handlerDone() {
       return handlerDone;
     },
