@@ -166,13 +166,14 @@ export async function startCWorker(port, fn = 'echo', { waitReady = true } = {})
  * atom-worker through its CLI (`bin/atom-worker run`), JSON logs at info level to a file, working
  * directory bench/out/cwd-* (so no config/gearman.yml is picked up unless `config` is given).
  */
-export async function startAtomWorker(port, { concurrency = 1, jobs = [], abilities, config, fn = 'atomWorkerTest', nodeArgs = [], waitReady = true, logLevel = 'info', keepLog = false } = {}) {
+export async function startAtomWorker(port, { concurrency = 1, jobs = [], abilities, config, fn = 'atomWorkerTest', nodeArgs = [], args: extraArgs = [], waitReady = true, logLevel = 'info', keepLog = false } = {}) {
   const cwd = path.join(OUT, `cwd-${port}`);
   mkdirSync(cwd, { recursive: true });
   const args = [...nodeArgs, BIN, 'run', '--servers', `127.0.0.1:${port}`, '--concurrency', String(concurrency), '--log-level', logLevel, '--log-format', 'json'];
   for (const dir of jobs) args.push('--jobs', dir);
   if (abilities) args.push('--abilities', abilities);
   if (config) args.push('--config', config);
+  args.push(...extraArgs);
   const logFile = path.join(cwd, 'worker.log');
   const fd = openSync(logFile, 'w');
   const spawnedAt = performance.now();
