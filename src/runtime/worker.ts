@@ -334,7 +334,9 @@ export class Worker implements SlotHost {
       this.beginDrain(`recycling: ${this.limitReason}`, EXIT_RECYCLE);
       return;
     }
-    if (this.state === 'draining' && this.executions.size === 0) this.finishDrain();
+    if (this.state !== 'draining') return;
+    if (this.executions.size === 0) this.finishDrain();
+    else this.log.info({ state: 'draining', running: this.executions.size }, 'draining: waiting for running jobs');
   }
 
   private checkMemory(): void {
