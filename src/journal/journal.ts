@@ -160,22 +160,23 @@ export class JournalWriter {
     this.file = path.resolve(options.file);
     this.flushIntervalMs = options.flushIntervalMs ?? FLUSH_INTERVAL_MS;
     this.db = openJournalDatabase(this.file);
-    const columns = [
+    const columns: Array<keyof PendingRun['values']> = [
       'handle', 'unique_key', 'function', 'worker_id', 'host', 'pid', 'server', 'attempt', 'status', 'started_at', 'ended_at',
       'duration_ms', 'progress_numerator', 'progress_denominator', 'error', 'payload_bytes', 'result_bytes',
     ];
-    this.insert = this.db.prepare(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${columns.map((column) => `@${column}`).join(', ')})`);
+    // Positional parameters: binding by name costs more per row.
+    this.insert = this.db.prepare(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
     this.update = this.db.prepare(
-      `UPDATE jobs SET status = @status, ended_at = @ended_at, duration_ms = @duration_ms, progress_numerator = @progress_numerator,
-       progress_denominator = @progress_denominator, error = @error, result_bytes = @result_bytes WHERE id = @id`,
+      `UPDATE jobs SET status = ?, ended_at = ?, duration_ms = ?, progress_numerator = ?, progress_denominator = ?, error = ?, result_bytes = ? WHERE id = ?`,
     );
     this.byUnique = this.db.prepare('SELECT id, attempt, pid, host, status FROM jobs WHERE unique_key = ? ORDER BY id DESC LIMIT 1');
     this.byHandle = this.db.prepare("SELECT id, attempt, pid, host, status FROM jobs WHERE handle = ? AND unique_key = '' ORDER BY id DESC LIMIT 1");
     this.flushAll = this.db.transaction(() => {
       for (const [ref, run] of this.pending) {
         if (!run.dirty) continue;
-        if (run.rowId === undefined) run.rowId = Number(this.insert.run(run.values).lastInsertRowid);
-        else this.update.run({ ...run.values, id: run.rowId });
+        const v = run.values;
+        if (run.rowId === undefined) run.rowId = Number(this.insert.run(columns.map((column) => v[column])).lastInsertRowid);
+        else this.update.run(v.status, v.ended_at, v.duration_ms, v.progress_numerator, v.progress_denominator, v.error, v.result_bytes, run.rowId);
         run.dirty = false;
         if (run.values.status !== 'running') this.pending.delete(ref);
       }
