@@ -1,0 +1,75 @@
+// `atom-worker status` against two real job servers: admin `status` and `workers` merged, our
+// functions marked, workers listed by client id; and `submit` on a terminal draws a progress bar.
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GearmanClient } from '../../src/gearman/client.js';
+import { type Gearmand, startGearmand } from '../harness/gearmand.js';
+import { cliPath, runCommand, tempDir } from '../harness/worker.js';
+import { cli, type OpsWorker, startWorker, stopWorker } from '../ops/helpers.js';
+
+describe('atom-worker status (servers view)', () => {
+  let first: Gearmand;
+  let second: Gearmand;
+  let ops: OpsWorker;
+  let dir: string;
+
+  beforeAll(async () => {
+    [first, second] = await Promise.all([startGearmand(), startGearmand()]);
+    dir = tempDir({ 'config/gearman.yml': `all:\n  servers:\n    a: ${first.address}\n    b: ${second.address}\n  atom_worker:\n    job_prefix: "st-"\n` });
+    ops = await startWorker(first, { dir, args: ['--config', `${dir}/config/gearman.yml`, '--servers', `${first.address},${second.address}`, '--client-id', 'status-test-worker'] });
+    await ops.worker.waitForLogs((line) => line.msg === 'connected to job server; abilities registered', 2);
+  });
+  afterAll(async () => {
+    if (ops) await stopWorker(ops.worker);
+    await Promise.all([first?.stop(), second?.stop()]);
+  });
+
+  it('merges both servers: queued and available workers per function, ours marked, workers by client id', async () => {
+    // A job for a function nobody serves stays queued on the server its unique key hashes to.
+    const client = new GearmanClient([{ host: first.host, port: first.port }]);
+    await client.submitBackground('st-nobody', '{}', { unique: 'orphan' });
+    client.close();
+
+    const result = await cli(['status', '--json'], { cwd: dir });
+    expect(result.status).toBe(0);
+    const status = JSON.parse(result.stdout) as {
+      servers: Array<{ server: string; ok: boolean }>;
+      functions: Array<{ function: string; queued: number; running: number; available_workers: number; ours: boolean; servers: string[] }>;
+      workers: Array<{ client_id: string; server: string; functions: string[] }>;
+    };
+    expect(status.servers).toEqual([
+      { server: first.address, ok: true },
+      { server: second.address, ok: true },
+    ]);
+    const ours = status.functions.find((row) => row.function === 'st-atomWorkerTest');
+    expect(ours).toMatchObject({ ours: true, queued: 0, available_workers: 2 });
+    expect(ours!.servers.sort()).toEqual([first.address, second.address].sort());
+    expect(status.functions.find((row) => row.function === 'st-nobody')).toMatchObject({ ours: false, queued: 1, available_workers: 0 });
+    expect(status.workers.filter((worker) => worker.client_id === 'status-test-worker').map((worker) => worker.server).sort()).toEqual([first.address, second.address].sort());
+
+    const table = await cli(['status'], { cwd: dir });
+    expect(table.stdout).toMatch(/\*\s+st-atomWorkerTest\s+0\s+0\s+2/);
+    expect(table.stdout).toMatch(/\s+st-nobody\s+1\s+0\s+0/);
+    expect(table.stdout).toContain('status-test-worker');
+  });
+
+  it('names a server that does not answer and exits 69', async () => {
+    const result = await cli(['status', '--servers', `${first.address},127.0.0.1:1`], { cwd: dir });
+    expect(result.status).toBe(69);
+    expect(result.stdout).toMatch(/127\.0\.0\.1:1\s+DOWN/);
+  });
+
+  const haveScript = !spawnSync('script', ['--version']).error;
+  it.skipIf(!haveScript)('submit on a terminal draws a progress bar redrawn in place', async () => {
+    // util-linux `script` gives the command a real pseudo-terminal.
+    const command = `${process.execPath} ${cliPath} submit atomWorkerTest '{"steps":4,"sleepMs":200}' --servers ${first.address},${second.address} --prefix st-`;
+    const result = await runCommand('script', ['-qec', command, '/dev/null'], { cwd: dir, timeoutMs: 30_000 });
+    expect(result.status).toBe(0);
+    // One redraw (carriage return, clear line, bar) per WORK_STATUS.
+    expect(result.stdout.split('\r\x1b[K[').length - 1).toBe(4);
+    expect(result.stdout).toMatch(/\[#{30}\] 4\/4 100%/);
+    expect(result.stdout).toMatch(/\[#{15}-{15}\] 2\/4 50%/);
+    expect(result.stdout).not.toContain('progress 1/4');
+    expect(result.stdout).toContain('completed in');
+  });
+});
