@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GearmanClient } from '../../src/gearman/client.js';
 import { type Gearmand, startGearmand } from '../harness/gearmand.js';
-import { cliPath, runCommand, tempDir } from '../harness/worker.js';
+import { cliPath, runCommand, spawnCli, tempDir } from '../harness/worker.js';
 import { cli, type OpsWorker, startWorker, stopWorker } from '../ops/helpers.js';
 
 describe('atom-worker status (servers view)', () => {
@@ -57,6 +57,14 @@ describe('atom-worker status (servers view)', () => {
     const result = await cli(['status', '--servers', `${first.address},127.0.0.1:1`], { cwd: dir });
     expect(result.status).toBe(69);
     expect(result.stdout).toMatch(/127\.0\.0\.1:1\s+DOWN/);
+  });
+
+  it('--watch --json prints a fresh report every --interval until interrupted', async () => {
+    const watcher = spawnCli(['status', '--watch', '--interval', '1', '--json'], { cwd: dir });
+    const reports = await watcher.waitForLogs((line) => Array.isArray(line.functions), 2);
+    expect(reports[1]!.functions).toEqual(expect.arrayContaining([expect.objectContaining({ function: 'st-atomWorkerTest', ours: true })]));
+    watcher.kill('SIGINT');
+    expect((await watcher.exited).code).toBe(0);
   });
 
   const haveScript = !spawnSync('script', ['--version']).error;
