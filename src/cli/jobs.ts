@@ -202,22 +202,22 @@ async function clearJobs(reader: JournalReader, flags: JobsFlags): Promise<numbe
     return badTime('--before', error);
   }
   const counts = reader.countClearable(before);
-  const scope = before !== undefined ? `started before ${new Date(before).toISOString()}` : 'in the journal';
+  const scope = before !== undefined ? ` started before ${new Date(before).toISOString()}` : '';
   if (counts.running > 0 && !flags.json) {
-    process.stderr.write(`${counts.running} running job(s) ${scope} are kept: running jobs are never cleared\n`);
+    process.stderr.write(`${counts.running} running job(s)${scope} are kept: running jobs are never cleared\n`);
   }
   if (counts.clearable === 0) {
     if (flags.json) process.stdout.write(`${JSON.stringify({ deleted: 0, kept_running: counts.running })}\n`);
-    else process.stdout.write(`nothing to clear: no ended job ${scope}\n`);
+    else process.stdout.write(`nothing to clear: no ended job${scope} in the journal\n`);
     return 0;
   }
   if (!flags.yes) {
     if (process.stdin.isTTY !== true) {
-      process.stderr.write(`atom-worker jobs clear: would delete ${counts.clearable} job(s) ${scope}; pass --yes to confirm when not on a terminal\n`);
+      process.stderr.write(`atom-worker jobs clear: would delete ${counts.clearable} job(s)${scope}; pass --yes to confirm when not on a terminal\n`);
       return 64;
     }
     const prompt = createInterface({ input: process.stdin, output: process.stderr });
-    const answer = await prompt.question(`Delete ${counts.clearable} ended job(s) ${scope} from the journal? [y/N] `);
+    const answer = await prompt.question(`Delete ${counts.clearable} ended job(s)${scope} from the journal? [y/N] `);
     prompt.close();
     if (!/^y(es)?$/i.test(answer.trim())) {
       process.stderr.write('nothing deleted\n');
