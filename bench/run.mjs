@@ -72,6 +72,8 @@ const SUBJECTS = {
   c: { label: 'C `gearman -w`', start: (port) => startCWorker(port, FN) },
   atom1: { label: 'atom-worker c=1', start: (port) => startAtomWorker(port, { concurrency: 1, abilities: FN }) },
   atom8: { label: 'atom-worker c=8', start: (port) => startAtomWorker(port, { concurrency: 8, abilities: FN }) },
+  // Not a target row: shows what the job journal (on by default) costs per job.
+  atom8nj: { label: 'atom-worker c=8 --no-journal', start: (port) => startAtomWorker(port, { concurrency: 8, abilities: FN, args: ['--no-journal'] }) },
 };
 
 /** One subject on a fresh gearmand: warm-up, then each load in turn; jobs/s, latencies and worker CPU per job. */
@@ -87,14 +89,17 @@ async function throughputRun(subjectKey) {
     ]) {
       const jobs = loadKey === 'many' ? N.inflight64 : N.inflight1;
       const cpu0 = cpuSeconds(worker.pid);
+      const gcpu0 = cpuSeconds(gearmand.pid);
       const result = await loadgen(gearmand.port, FN, { ...load, jobs, payload: PAYLOAD });
       const cpuUs = ((cpuSeconds(worker.pid) - cpu0) / result.jobs) * 1e6;
+      const gearmandUs = ((cpuSeconds(gearmand.pid) - gcpu0) / result.jobs) * 1e6;
       const scenario = `1. throughput, ${load.label}`;
       const base = `${scenario}|${SUBJECTS.c.label}|jobs/s`;
       const target = subjectKey === 'atom8' && loadKey === 'many' ? { ratio: 1.5 } : subjectKey === 'atom1' ? { ratio: 0.8 } : undefined;
       record(scenario, subject.label, 'jobs/s', 'jobs/s', result.jobs_per_s, { better: 'higher', baseline: subjectKey === 'c' ? undefined : base, target });
       record(scenario, subject.label, 'p50 submit→complete', 'ms', result.p50_ms, { better: 'lower', baseline: subjectKey === 'c' ? undefined : `${scenario}|${SUBJECTS.c.label}|p50 submit→complete` });
       record(scenario, subject.label, 'worker CPU per job', 'µs', cpuUs, { better: 'lower', baseline: subjectKey === 'c' ? undefined : `${scenario}|${SUBJECTS.c.label}|worker CPU per job` });
+      record(scenario, subject.label, 'gearmand CPU per job', 'µs', gearmandUs, { better: 'lower' });
       log(subject.label, load.label, `${result.jobs_per_s} jobs/s p50 ${result.p50_ms} ms cpu ${cpuUs.toFixed(1)} µs/job`);
     }
   } finally {
@@ -268,7 +273,7 @@ try {
     log(`repetition ${rep}/${REPS}`);
     // Subjects interleave within each repetition, so background noise hits them alike.
     if (ONLY.includes('throughput')) {
-      for (const subject of ['c', 'atom1', 'atom8']) await throughputRun(subject);
+      for (const subject of ['c', 'atom1', 'atom8', 'atom8nj']) await throughputRun(subject);
       await saturationRun();
     }
     if (ONLY.includes('drain')) for (const subject of ['c', 'atom1', 'atom8']) await drainRun(subject);
