@@ -155,6 +155,7 @@ export class JournalWriter {
   private readonly byUnique: Database.Statement;
   private readonly byHandle: Database.Statement;
   private readonly flushAll: () => void;
+  private readonly abandon: Database.Statement;
 
   constructor(private readonly options: JournalWriterOptions) {
     this.file = path.resolve(options.file);
@@ -170,17 +171,27 @@ export class JournalWriter {
       `UPDATE jobs SET status = ?, ended_at = ?, duration_ms = ?, progress_numerator = ?, progress_denominator = ?, error = ?, result_bytes = ? WHERE id = ?`,
     );
     this.byUnique = this.db.prepare('SELECT id, attempt, pid, host, status FROM jobs WHERE unique_key = ? ORDER BY id DESC LIMIT 1');
+    this.abandon = this.db.prepare("UPDATE jobs SET status = 'abandoned', error = ? WHERE id = ? AND status = 'running'");
     this.byHandle = this.db.prepare("SELECT id, attempt, pid, host, status FROM jobs WHERE handle = ? AND unique_key = '' ORDER BY id DESC LIMIT 1");
-    this.flushAll = this.db.transaction(() => {
-      for (const [ref, run] of this.pending) {
-        if (!run.dirty) continue;
+    const write = this.db.transaction((runs: PendingRun[]): number[] =>
+      runs.map((run) => {
         const v = run.values;
-        if (run.rowId === undefined) run.rowId = Number(this.insert.run(columns.map((column) => v[column])).lastInsertRowid);
-        else this.update.run(v.status, v.ended_at, v.duration_ms, v.progress_numerator, v.progress_denominator, v.error, v.result_bytes, run.rowId);
+        if (run.rowId === undefined) return Number(this.insert.run(columns.map((column) => v[column])).lastInsertRowid);
+        this.update.run(v.status, v.ended_at, v.duration_ms, v.progress_numerator, v.progress_denominator, v.error, v.result_bytes, run.rowId);
+        return run.rowId;
+      }),
+    );
+    this.flushAll = () => {
+      const dirty = [...this.pending].filter(([, run]) => run.dirty);
+      if (dirty.length === 0) return;
+      // Only once the transaction has committed does the in-memory state move on (a failed one rolls back whole).
+      const rowIds = write(dirty.map(([, run]) => run));
+      dirty.forEach(([ref, run], index) => {
+        run.rowId = rowIds[index];
         run.dirty = false;
         if (run.values.status !== 'running') this.pending.delete(ref);
-      }
-    });
+      });
+    };
   }
 
   private liveKey(unique: string, handle: string): string {
@@ -207,10 +218,13 @@ export class JournalWriter {
     if (row.host === this.host && row.pid === process.pid) return undefined;
     const processGone = row.status === 'running' && row.host === this.host && row.pid !== process.pid && !processAlive(row.pid);
     if (processGone) {
-      // Close the crashed run's row: it will never be updated by its own process.
-      this.db
-        .prepare("UPDATE jobs SET status = 'abandoned', error = ? WHERE id = ? AND status = 'running'")
-        .run(`the worker (pid ${row.pid}) died while running it; re-delivered`, row.id);
+      // Close the crashed run's row: it will never be updated by its own process. Rare (only after a
+      // crash); if another writer holds the lock too long, the row stays `running (worker gone)`.
+      try {
+        this.abandon.run(`the worker (pid ${row.pid}) died while running it; re-delivered`, row.id);
+      } catch (error) {
+        this.options.onError?.(error as Error);
+      }
     }
     return { attempt: row.attempt, pid: row.pid, host: row.host, status: row.status, processGone };
   }
