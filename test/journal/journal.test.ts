@@ -40,6 +40,28 @@ describe('journal writer', () => {
     writer.close();
   });
 
+  it('a failed batch rolls back whole and is written again, once, by the next flush', () => {
+    const file = path.join(tempDir(), 'j.sqlite');
+    const errors: string[] = [];
+    const writer = new JournalWriter({ file, flushIntervalMs: 60_000, onError: (error) => errors.push(error.message) });
+    const admin = new Database(file);
+    admin.exec("CREATE TRIGGER refuse BEFORE INSERT ON jobs WHEN NEW.handle = 'H:bad' BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+    const good = writer.started({ handle: 'H:good', unique: 'g', function: 'fn', workerId: 'w', server: 's', startedAt: 1, payloadBytes: 1 });
+    writer.started({ handle: 'H:bad', unique: 'b', function: 'fn', workerId: 'w', server: 's', startedAt: 2, payloadBytes: 1 });
+    writer.ended(good, 'completed', 3, 2, {});
+    writer.flush();
+    expect(errors).toEqual(['refused by test']);
+    expect((admin.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n).toBe(0);
+    admin.exec('DROP TRIGGER refuse');
+    writer.flush();
+    expect(admin.prepare('SELECT handle, status FROM jobs ORDER BY id').all()).toEqual([
+      { handle: 'H:good', status: 'completed' },
+      { handle: 'H:bad', status: 'running' },
+    ]);
+    admin.close();
+    writer.close();
+  });
+
   it('maps worker outcomes to journal statuses', () => {
     expect(journalStatusOf('completed')).toBe('completed');
     expect(journalStatusOf('failed')).toBe('failed');
