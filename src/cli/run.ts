@@ -97,7 +97,7 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
   }
   const baseClientId = settings.clientId ?? defaultClientId();
   // The closures below read `worker`, constructed further down once its observers exist.
-  const monitor = startLoopMonitor({ log, describeRunning: () => worker.runningJobs() });
+  const monitor = startLoopMonitor({ log, describeRunning: (since) => worker.jobsActiveSince(since) });
   const sources: MetricsSources = {
     lagMs: () => monitor.lagMs,
     loopHealthy: () => monitor.healthy(),
