@@ -24,7 +24,7 @@ export interface WorkerLinkEvents {
   /** Connected and registered; the link may have work: grab. */
   ready(link: WorkerLink): void;
   job(link: WorkerLink, job: AssignedJob): void;
-  /** The server had no job; the link has told it we sleep, and will wake on work. */
+  /** The server had no job. The owner decides whether this connection sleeps (see `sleep()`). */
   noJob(link: WorkerLink): void;
   /** The server woke us: there may be work. */
   wake(link: WorkerLink): void;
@@ -184,7 +184,6 @@ export class WorkerLink {
       }
       case PacketType.NO_JOB:
         this.grabbing = false;
-        connection.send(PacketType.PRE_SLEEP);
         this.events.noJob(this);
         return;
       case PacketType.NOOP:
@@ -206,6 +205,17 @@ export class WorkerLink {
       default:
         connection.destroy(new Error(`unexpected ${packetTypeName(packet.type)} packet from job server`));
     }
+  }
+
+  /**
+   * Tell the server this connection sleeps: it sends NOOP when work for us arrives (`wake` event), and
+   * at once if some is already queued. Only sleeping connections are woken; an idle connection that
+   * does not sleep is simply never told, which lets the owner keep one listener per server instead of
+   * having every idle slot woken for every job.
+   */
+  sleep(): void {
+    if (this.state !== 'registered' || this.grabbing || !this.connection) return;
+    this.connection.send(PacketType.PRE_SLEEP);
   }
 
   /** Ask for a job. Answered by a `job` or `noJob` event. No-op while a grab is outstanding. */

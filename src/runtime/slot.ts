@@ -48,10 +48,18 @@ export class Slot {
     this.pump();
   }
 
+  /** The server had nothing on this connection; the host decides whether it sleeps, then pumps. */
   onNoJob(link: WorkerLink): void {
     this.mayHaveWork.delete(link);
     if (this.grabLink === link) this.grabLink = undefined;
+  }
+
+  /** Ask this slot to try `link` (recruited as the next listener for its server). */
+  recruit(link: WorkerLink): boolean {
+    if (this.current !== undefined || this.stuck || !link.isRegistered || link.isGrabbing) return false;
+    this.mayHaveWork.add(link);
     this.pump();
+    return true;
   }
 
   onDown(link: WorkerLink): void {

@@ -102,6 +102,13 @@ export class Worker implements SlotHost {
   private readonly abortGraceMs: number;
   /** Connections registered at least once, to say when every one of them is (once). */
   private readonly everRegistered = new Set<WorkerLink>();
+  /**
+   * Per server, the one idle connection that sleeps (PRE_SLEEP) and is woken by NOOP. The other idle
+   * slots' connections stay awake but silent, so a job wakes one slot, not every idle one (gearmand
+   * NOOPs every sleeping connection that can do the function). When the listener takes a job, another
+   * idle slot is recruited to grab and, finding nothing, becomes the listener.
+   */
+  private readonly listeners = new Map<string, WorkerLink>();
   /** A small ring of the last jobs to end, for naming a job that blocked the event loop. */
   private readonly recentlyEnded: Array<{ function: string; handle: string; endedAt: number }> = [];
 
@@ -377,8 +384,28 @@ export class Worker implements SlotHost {
         }
         slot.onReady(link);
       },
-      job: (link, job) => slot.onJob(link, job),
-      noJob: (link) => slot.onNoJob(link),
+      job: (link, job) => {
+        // A busy slot cannot listen: hand its listener roles (on any server) to idle slots.
+        for (const own of slot.links) {
+          if (this.listeners.get(own.name) === own) {
+            this.listeners.delete(own.name);
+            if (own !== link) this.recruitListener(own.name, slot);
+          }
+        }
+        // Nobody listens on this server now: the next idle slot grabs; with work queued it takes a job
+        // and recruits the next, so a burst spreads over every idle slot one round trip apart.
+        if (!this.listeners.has(link.name)) this.recruitListener(link.name, slot);
+        slot.onJob(link, job);
+      },
+      noJob: (link) => {
+        slot.onNoJob(link);
+        const listener = this.listeners.get(link.name);
+        if (listener === undefined || listener === link) {
+          this.listeners.set(link.name, link);
+          link.sleep();
+        }
+        slot.pump();
+      },
       wake: (link) => slot.onWake(link),
       down: (link, error, retryInMs, wasConnected) => {
         const server = this.servers.get(link.name)!;
@@ -397,6 +424,10 @@ export class Worker implements SlotHost {
             this.log.warn({ server: link.name, err: error?.message, failed_attempts: server.failures, retry_in_ms: retryInMs }, 'job server unreachable; retrying');
           }
         }
+        if (this.listeners.get(link.name) === link) {
+          this.listeners.delete(link.name);
+          this.recruitListener(link.name, slot);
+        }
         const current = slot.current;
         if (current && current.link === link && !current.decided) {
           this.log.warn(
@@ -411,6 +442,15 @@ export class Worker implements SlotHost {
         this.log.error({ server: link.name, code, err: message }, 'job server sent ERROR');
       },
     };
+  }
+
+  /** Find an idle slot (other than `except`) to grab on `server`; it becomes the listener if idle. */
+  private recruitListener(server: string, except: Slot): void {
+    for (const candidate of this.slots) {
+      if (candidate === except) continue;
+      const link = candidate.links.find((l) => l.name === server);
+      if (link && candidate.recruit(link)) return;
+    }
   }
 
   // ---- stopping ---------------------------------------------------------------------------------
