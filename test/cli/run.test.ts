@@ -159,6 +159,21 @@ describe('function names and configuration errors', () => {
     expect(worker.lines.some((line) => line.msg === 'Ability not defined: arMissingJob')).toBe(true);
   });
 
+  it('serves a job server on IPv6 loopback named as AtoM documents it, gearman_job_server: "[::1]:PORT"', async () => {
+    const v6 = await startGearmand({ listen: '::1' });
+    const dir = tempDir({ 'gearman.yml': `gearman_job_server: "${v6.address}"\n` });
+    const worker = spawnCli(['run', '--config', path.join(dir, 'gearman.yml'), '--jobs', jobsFolder(), '--abilities', 'echo']);
+    await worker.waitForLog(isFullyRegistered);
+    const client = new GearmanClient([{ host: '::1', port: v6.port }]);
+    const outcome = await client.submit('echo', '"v6"');
+    client.close();
+    worker.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+    expect(outcome.status === 'complete' && outcome.result.toString()).toBe('{"echoed":"v6"}');
+    expect(worker.lines.find((line) => line.msg === 'connected to job server; abilities registered')?.server).toBe(v6.address);
+    await v6.stop();
+  });
+
   it('exits 78 naming the file and key for a malformed config', async () => {
     const dir = tempDir({ 'gearman.yml': `all:\n  servers: { default: "${gearmand.address}" }\n  atom_worker:\n    concurrency: lots\n` });
     const file = path.join(dir, 'gearman.yml');

@@ -10,12 +10,14 @@ export interface GearmandOptions {
   /** Use gearmand's SQLite persistent queue in this file (survives kill -9). */
   readonly sqliteQueue?: string;
   readonly port?: number;
+  /** Loopback address to listen on: 127.0.0.1 (default) or ::1. */
+  readonly listen?: '127.0.0.1' | '::1';
 }
 
 export interface Gearmand {
   readonly host: string;
   readonly port: number;
-  /** `127.0.0.1:PORT`, as written in configs. */
+  /** `127.0.0.1:PORT` or `[::1]:PORT`, as written in configs. */
   readonly address: string;
   readonly logFile: string;
   /** Stop gently (SIGTERM) and wait for exit. */
@@ -62,14 +64,14 @@ export async function freeLowPort(): Promise<number> {
 }
 
 /** Resolve once something accepts TCP connections on the port (gearmand has no readiness signal). */
-export async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+export async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000, host = '127.0.0.1'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`gearmand exited (${child.exitCode ?? child.signalCode}) before listening on ${port}`);
     }
     const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ port, host: '127.0.0.1' });
+      const socket = net.connect({ port, host });
       socket.once('connect', () => {
         socket.destroy();
         resolve(true);
@@ -92,21 +94,22 @@ export async function startGearmand(options: GearmandOptions = {}): Promise<Gear
   const port = options.port ?? (await freeLowPort());
   const dir = mkdtempSync(path.join(tmpdir(), 'atom-worker-gearmand-'));
   const logFile = path.join(dir, 'gearmand.log');
+  const host = options.listen ?? '127.0.0.1';
   let child: ChildProcess;
 
   const launch = async (): Promise<void> => {
-    const args = ['--port', String(port), '--listen', '127.0.0.1', '--log-file', logFile, '--verbose', 'INFO'];
+    const args = ['--port', String(port), '--listen', host, '--log-file', logFile, '--verbose', 'INFO'];
     if (options.sqliteQueue) args.push('--queue-type', 'libsqlite3', '--libsqlite3-db', options.sqliteQueue);
     child = spawn('gearmand', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr?.resume();
-    await waitForPort(port, child);
+    await waitForPort(port, child, 10_000, host);
   };
   await launch();
 
   const handle: Gearmand = {
-    host: '127.0.0.1',
+    host,
     port,
-    address: `127.0.0.1:${port}`,
+    address: host === '::1' ? `[::1]:${port}` : `127.0.0.1:${port}`,
     logFile,
     async stop() {
       child.kill('SIGTERM');
