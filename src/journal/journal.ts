@@ -99,15 +99,6 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** A run being written: its row (once inserted), its current values, and whether it changed since the last flush. */
-interface PendingRun {
-  rowId: number | undefined;
-  values: Mutable<Omit<JournalRow, 'id'>>;
-  dirty: boolean;
-}
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
 export interface StartRecord {
   readonly handle: string;
   readonly unique: string;
@@ -133,90 +124,189 @@ export interface RunRef {
   readonly previous: PreviousRun | undefined;
 }
 
+/** A run of this process: the ref handed out and the row's current values, in one flat object. */
+class Run implements RunRef {
+  /** The row id once inserted (0: not yet). */
+  rowId = 0;
+  /** Waiting in the queue for the next flush. */
+  queued = true;
+  status: JournalStatus = 'running';
+  endedAt: number | null = null;
+  durationMs: number | null = null;
+  progressNumerator: number | null = null;
+  progressDenominator: number | null = null;
+  error: string | null = null;
+  resultBytes: number | null = null;
+
+  constructor(
+    readonly attempt: number,
+    readonly previous: PreviousRun | undefined,
+    readonly handle: string,
+    readonly unique: string,
+    readonly fn: string,
+    readonly workerId: string,
+    readonly server: string,
+    readonly startedAt: number,
+    readonly payloadBytes: number,
+  ) {}
+}
+
 export interface JournalWriterOptions {
   readonly file: string;
   readonly flushIntervalMs?: number;
+  /**
+   * How old the re-delivery suspects may get before the next job start reloads them (when another
+   * process wrote to the journal since); default the flush interval.
+   */
+  readonly suspectRefreshMs?: number;
   readonly onError?: (error: Error) => void;
 }
 
-/** The worker's side: queue writes, flush them in batches, answer the re-delivery lookup synchronously. */
+/** Rows of other processes that make a job start a possible re-delivery (see JournalWriter). */
+interface SuspectRow {
+  unique_key: string;
+  handle: string;
+  status: JournalStatus;
+  pid: number;
+  host: string;
+  started_at: number;
+}
+
+/**
+ * The worker's side: queue writes, flush them in batches, answer the re-delivery lookup synchronously.
+ *
+ * The re-delivery lookup does not query SQLite for every job: a job start can only be a re-delivery
+ * if the journal's last row for its unique key (or handle) is `running` or `abandoned`. The writer
+ * keeps those keys in memory ("suspects"): this process's own unfinished and abandoned runs (always
+ * exact), and the other processes' running rows and abandoned rows, loaded at open and reloaded by
+ * one indexed query at a job start when the copy is older than `suspectRefreshMs` and another process
+ * has committed since (PRAGMA data_version). Only a suspect key costs the indexed SELECT.
+ */
 export class JournalWriter {
   readonly file: string;
   private readonly db: Database.Database;
-  private readonly pending = new Map<RunRef, PendingRun>();
-  /** Runs of this process not yet final, by unique key and by handle, for lookups before a flush. */
-  private readonly live = new Map<string, PendingRun>();
+  /** Runs with changes not yet written, in order. */
+  private queue: Run[] = [];
+  /** Runs of this process not yet final (or abandoned), by unique key, and by handle for an empty unique. */
+  private readonly liveByUnique = new Map<string, Run>();
+  private readonly liveByHandle = new Map<string, Run>();
+  /** Other processes' running rows (rebuilt on each reload) and abandoned rows (accumulated). */
+  private runningUniques = new Set<string>();
+  private runningHandles = new Set<string>();
+  private readonly abandonedUniques = new Set<string>();
+  private readonly abandonedHandles = new Set<string>();
+  private suspectsAt = -Infinity;
+  private dataVersion = -1;
+  /** Abandoned rows started before this are already known (see reloadSuspects). */
+  private abandonedSince = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly flushIntervalMs: number;
+  private readonly suspectRefreshMs: number;
   private readonly host = hostname();
+  private readonly pid = process.pid;
   private readonly insert: Database.Statement;
   private readonly update: Database.Statement;
   private readonly byUnique: Database.Statement;
   private readonly byHandle: Database.Statement;
-  private readonly flushAll: () => void;
   private readonly abandon: Database.Statement;
+  private readonly suspects: Database.Statement;
+  private readonly dataVersionOf: Database.Statement;
+  private readonly write: (runs: Run[], rowIds: number[]) => void;
 
   constructor(private readonly options: JournalWriterOptions) {
     this.file = path.resolve(options.file);
     this.flushIntervalMs = options.flushIntervalMs ?? FLUSH_INTERVAL_MS;
+    this.suspectRefreshMs = options.suspectRefreshMs ?? this.flushIntervalMs;
     this.db = openJournalDatabase(this.file);
-    const columns: Array<keyof PendingRun['values']> = [
-      'handle', 'unique_key', 'function', 'worker_id', 'host', 'pid', 'server', 'attempt', 'status', 'started_at', 'ended_at',
-      'duration_ms', 'progress_numerator', 'progress_denominator', 'error', 'payload_bytes', 'result_bytes',
-    ];
-    // Positional parameters: binding by name costs more per row.
-    this.insert = this.db.prepare(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+    // Positional parameters (binding by name costs more per row); host and pid are this process's.
+    this.insert = this.db.prepare(
+      `INSERT INTO jobs (handle, unique_key, function, worker_id, host, pid, server, attempt, status, started_at, ended_at, duration_ms, progress_numerator, progress_denominator, error, payload_bytes, result_bytes) VALUES (?, ?, ?, ?, '${this.host.replaceAll("'", "''")}', ${this.pid}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
     this.update = this.db.prepare(
       `UPDATE jobs SET status = ?, ended_at = ?, duration_ms = ?, progress_numerator = ?, progress_denominator = ?, error = ?, result_bytes = ? WHERE id = ?`,
     );
     this.byUnique = this.db.prepare('SELECT id, attempt, pid, host, status FROM jobs WHERE unique_key = ? ORDER BY id DESC LIMIT 1');
     this.abandon = this.db.prepare("UPDATE jobs SET status = 'abandoned', error = ? WHERE id = ? AND status = 'running'");
     this.byHandle = this.db.prepare("SELECT id, attempt, pid, host, status FROM jobs WHERE handle = ? AND unique_key = '' ORDER BY id DESC LIMIT 1");
-    const write = this.db.transaction((runs: PendingRun[]): number[] =>
-      runs.map((run) => {
-        const v = run.values;
-        if (run.rowId === undefined) return Number(this.insert.run(columns.map((column) => v[column])).lastInsertRowid);
-        this.update.run(v.status, v.ended_at, v.duration_ms, v.progress_numerator, v.progress_denominator, v.error, v.result_bytes, run.rowId);
-        return run.rowId;
-      }),
+    // Both halves use jobs_by_status (status, started_at).
+    this.suspects = this.db.prepare(
+      "SELECT unique_key, handle, status, pid, host, started_at FROM jobs WHERE status = 'running' UNION ALL SELECT unique_key, handle, status, pid, host, started_at FROM jobs WHERE status = 'abandoned' AND started_at >= ?",
     );
-    this.flushAll = () => {
-      const dirty = [...this.pending].filter(([, run]) => run.dirty);
-      if (dirty.length === 0) return;
-      // Only once the transaction has committed does the in-memory state move on (a failed one rolls back whole).
-      const rowIds = write(dirty.map(([, run]) => run));
-      dirty.forEach(([ref, run], index) => {
-        run.rowId = rowIds[index];
-        run.dirty = false;
-        if (run.values.status !== 'running') this.pending.delete(ref);
-      });
-    };
+    this.dataVersionOf = this.db.prepare('PRAGMA data_version').pluck();
+    this.write = this.db.transaction((runs: Run[], rowIds: number[]) => {
+      for (let index = 0; index < runs.length; index++) {
+        const run = runs[index]!;
+        if (run.rowId === 0) {
+          rowIds[index] = Number(
+            this.insert.run(
+              run.handle, run.unique, run.fn, run.workerId, run.server, run.attempt, run.status, run.startedAt, run.endedAt,
+              run.durationMs, run.progressNumerator, run.progressDenominator, run.error, run.payloadBytes, run.resultBytes,
+            ).lastInsertRowid,
+          );
+        } else {
+          this.update.run(run.status, run.endedAt, run.durationMs, run.progressNumerator, run.progressDenominator, run.error, run.resultBytes, run.rowId);
+          rowIds[index] = run.rowId;
+        }
+      }
+    });
+    this.reloadSuspects(Date.now());
   }
 
-  private liveKey(unique: string, handle: string): string {
-    return unique !== '' ? `u:${unique}` : `h:${handle}`;
+  /**
+   * Reload the other processes' running rows (all of them: the jobs in flight on this machine, and
+   * the ones left by dead workers) and add the abandoned rows not seen yet. A row turns abandoned
+   * from running (then it was running at the last reload, or inserted since), so abandoned rows
+   * started before both the oldest running row of the last reload and a minute before it are known.
+   */
+  private reloadSuspects(now: number): void {
+    const version = this.dataVersionOf.get() as number;
+    this.suspectsAt = now;
+    if (version === this.dataVersion) return;
+    const rows = this.suspects.all(this.abandonedSince) as SuspectRow[];
+    this.dataVersion = version;
+    const runningUniques = new Set<string>();
+    const runningHandles = new Set<string>();
+    let oldestRunning = now;
+    for (const row of rows) {
+      if (row.pid === this.pid && row.host === this.host) continue; // ours: known exactly from memory
+      if (row.status === 'running') {
+        if (row.started_at < oldestRunning) oldestRunning = row.started_at;
+        if (row.unique_key !== '') runningUniques.add(row.unique_key);
+        else runningHandles.add(row.handle);
+      } else if (row.unique_key !== '') this.abandonedUniques.add(row.unique_key);
+      else this.abandonedHandles.add(row.handle);
+    }
+    this.runningUniques = runningUniques;
+    this.runningHandles = runningHandles;
+    this.abandonedSince = Math.min(oldestRunning, now - 60_000);
+  }
+
+  private suspect(unique: string, handle: string): boolean {
+    return unique !== '' ? this.runningUniques.has(unique) || this.abandonedUniques.has(unique) : this.runningHandles.has(handle) || this.abandonedHandles.has(handle);
   }
 
   /**
    * The last run of the same job (matched on the unique key, which gearmand keeps across requeues; on
    * the handle when the unique is empty), if it did not end: then this run is a re-delivery.
    */
-  private previousRun(unique: string, handle: string): PreviousRun | undefined {
-    const mine = this.live.get(this.liveKey(unique, handle));
+  private previousRun(unique: string, handle: string, now: number): PreviousRun | undefined {
+    const mine = unique !== '' ? this.liveByUnique.get(unique) : this.liveByHandle.get(handle);
     if (mine) {
-      if (mine.values.status === 'abandoned' || mine.values.status === 'running') {
-        return { attempt: mine.values.attempt, pid: process.pid, host: this.host, status: mine.values.status, processGone: false };
+      if (mine.status === 'abandoned' || mine.status === 'running') {
+        return { attempt: mine.attempt, pid: this.pid, host: this.host, status: mine.status, processGone: false };
       }
       return undefined;
     }
+    if (now - this.suspectsAt >= this.suspectRefreshMs || now < this.suspectsAt) this.reloadSuspects(now);
+    if (!this.suspect(unique, handle)) return undefined;
     const row = (unique !== '' ? this.byUnique.get(unique) : this.byHandle.get(handle)) as
       | { id: number; attempt: number; pid: number; host: string; status: JournalStatus }
       | undefined;
     if (!row || (row.status !== 'running' && row.status !== 'abandoned')) return undefined;
     // This process's own runs are known from memory: a row of ours not there has ended (flush pending).
-    if (row.host === this.host && row.pid === process.pid) return undefined;
-    const processGone = row.status === 'running' && row.host === this.host && row.pid !== process.pid && !processAlive(row.pid);
+    if (row.host === this.host && row.pid === this.pid) return undefined;
+    const processGone = row.status === 'running' && row.host === this.host && !processAlive(row.pid);
     if (processGone) {
       // Close the crashed run's row: it will never be updated by its own process. Rare (only after a
       // crash); if another writer holds the lock too long, the row stays `running (worker gone)`.
@@ -229,63 +319,61 @@ export class JournalWriter {
     return { attempt: row.attempt, pid: row.pid, host: row.host, status: row.status, processGone };
   }
 
-  /** Record a job start; synchronous (one indexed SELECT), the INSERT is queued. */
+  /** Record a job start; synchronous (an in-memory lookup; SQLite only for a suspected re-delivery), the INSERT is queued. */
+  start(handle: string, unique: string, fn: string, workerId: string, server: string, startedAt: number, payloadBytes: number): RunRef {
+    const previous = this.previousRun(unique, handle, startedAt);
+    const run = new Run(previous ? previous.attempt + 1 : 1, previous, handle, unique, fn, workerId, server, startedAt, payloadBytes);
+    this.queue.push(run);
+    if (unique !== '') this.liveByUnique.set(unique, run);
+    else this.liveByHandle.set(handle, run);
+    if (this.timer === undefined) this.schedule();
+    return run;
+  }
+
   started(record: StartRecord): RunRef {
-    const previous = this.previousRun(record.unique, record.handle);
-    const attempt = previous ? previous.attempt + 1 : 1;
-    const ref: RunRef = { attempt, previous };
-    const run: PendingRun = {
-      rowId: undefined,
-      dirty: true,
-      values: {
-        handle: record.handle,
-        unique_key: record.unique,
-        function: record.function,
-        worker_id: record.workerId,
-        host: this.host,
-        pid: process.pid,
-        server: record.server,
-        attempt,
-        status: 'running',
-        started_at: record.startedAt,
-        ended_at: null,
-        duration_ms: null,
-        progress_numerator: null,
-        progress_denominator: null,
-        error: null,
-        payload_bytes: record.payloadBytes,
-        result_bytes: null,
-      },
-    };
-    this.pending.set(ref, run);
-    this.live.set(this.liveKey(record.unique, record.handle), run);
-    this.schedule();
-    return ref;
+    return this.start(record.handle, record.unique, record.function, record.workerId, record.server, record.startedAt, record.payloadBytes);
   }
 
   progress(ref: RunRef, numerator: number, denominator: number): void {
-    const run = this.pending.get(ref);
-    if (!run) return;
-    run.values.progress_numerator = numerator;
-    run.values.progress_denominator = denominator;
-    run.dirty = true;
-    this.schedule();
+    const run = ref as Run;
+    if (run.status !== 'running') return;
+    run.progressNumerator = numerator;
+    run.progressDenominator = denominator;
+    this.touch(run);
+  }
+
+  /** Record a job end (queued). */
+  end(ref: RunRef, status: Exclude<JournalStatus, 'running'>, endedAt: number, durationMs: number, error: string | undefined, resultBytes: number | undefined): void {
+    const run = ref as Run;
+    if (run.status !== 'running') return;
+    run.status = status;
+    run.endedAt = endedAt;
+    run.durationMs = durationMs;
+    run.error = error ?? null;
+    run.resultBytes = resultBytes ?? null;
+    // An abandoned run stays known here: gearmand re-delivers it, maybe to this very process.
+    if (status !== 'abandoned') {
+      if (run.unique !== '') {
+        if (this.liveByUnique.get(run.unique) === run) this.liveByUnique.delete(run.unique);
+      } else if (this.liveByHandle.get(run.handle) === run) this.liveByHandle.delete(run.handle);
+    }
+    if (this.liveByUnique.size + this.liveByHandle.size > 10_000) {
+      this.liveByUnique.clear();
+      this.liveByHandle.clear();
+    }
+    this.touch(run);
   }
 
   ended(ref: RunRef, status: Exclude<JournalStatus, 'running'>, endedAt: number, durationMs: number, detail: { error?: string; resultBytes?: number }): void {
-    const run = this.pending.get(ref);
-    if (!run) return;
-    run.values.status = status;
-    run.values.ended_at = endedAt;
-    run.values.duration_ms = durationMs;
-    run.values.error = detail.error ?? null;
-    run.values.result_bytes = detail.resultBytes ?? null;
-    run.dirty = true;
-    const key = this.liveKey(run.values.unique_key, run.values.handle);
-    // An abandoned run stays known here: gearmand re-delivers it, maybe to this very process.
-    if (status !== 'abandoned' && this.live.get(key) === run) this.live.delete(key);
-    if (this.live.size > 10_000) this.live.clear();
-    this.schedule();
+    this.end(ref, status, endedAt, durationMs, detail.error, detail.resultBytes);
+  }
+
+  private touch(run: Run): void {
+    if (!run.queued) {
+      run.queued = true;
+      this.queue.push(run);
+    }
+    if (this.timer === undefined) this.schedule();
   }
 
   private schedule(): void {
@@ -304,12 +392,24 @@ export class JournalWriter {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    const runs = this.queue;
+    if (runs.length === 0) return;
+    const rowIds = new Array<number>(runs.length);
     try {
-      this.flushAll();
+      this.write(runs, rowIds);
     } catch (error) {
       // A locked or broken journal must not stop the worker; keep the rows queued for the next flush.
+      // The transaction rolled back whole: nothing of this batch is in the file.
       this.options.onError?.(error as Error);
       this.schedule();
+      return;
+    }
+    // Only once the transaction has committed does the in-memory state move on.
+    this.queue = [];
+    for (let index = 0; index < runs.length; index++) {
+      const run = runs[index]!;
+      run.rowId = rowIds[index]!;
+      run.queued = false;
     }
   }
 

@@ -30,19 +30,22 @@ export function journalStatusOf(status: JobEndStatus): Exclude<JournalStatus, 'r
 export function journalObserver(options: JournalObserverOptions): WorkerObserver {
   const runs = new WeakMap<JobEvent, RunRef>();
   const { writer, log } = options;
+  // The worker id of a slot never changes: build each string once.
+  const workerIds: string[] = [];
   return {
     jobStarted(event) {
       let ref: RunRef;
       try {
-        ref = writer.started({
-          handle: event.info.handle,
-          unique: event.info.unique,
-          function: event.info.function,
-          workerId: options.workerId(event.slot),
-          server: event.server,
-          startedAt: event.startedAt,
-          payloadBytes: event.payloadBytes,
-        });
+        const info = event.info;
+        ref = writer.start(
+          info.handle,
+          info.unique,
+          info.function,
+          workerIds[event.slot] ??= options.workerId(event.slot),
+          event.server,
+          event.startedAt,
+          event.payloadBytes,
+        );
       } catch (error) {
         log.error({ err: (error as Error).message, journal: writer.file }, 'job journal lookup failed; this run is not journalled');
         return;
@@ -78,10 +81,7 @@ export function journalObserver(options: JournalObserverOptions): WorkerObserver
     jobEnded(event, status, durationMs, detail) {
       const ref = runs.get(event);
       if (!ref) return;
-      writer.ended(ref, journalStatusOf(status), event.startedAt + durationMs, durationMs, {
-        ...(detail.reason !== undefined ? { error: detail.reason } : {}),
-        ...(detail.resultBytes !== undefined ? { resultBytes: detail.resultBytes } : {}),
-      });
+      writer.end(ref, journalStatusOf(status), event.startedAt + durationMs, durationMs, detail.reason, detail.resultBytes);
     },
   };
 }
