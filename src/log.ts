@@ -1,7 +1,8 @@
 // The process logger: pino JSON lines on stdout, pretty on a TTY (or --log-format pretty), or appended
 // to --log-file. Everything else gets child loggers from here.
+import { createRequire } from 'node:module';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { LogFormat } from './config/settings.js';
 
 export type { Logger } from 'pino';
@@ -66,6 +67,12 @@ export class TurnBatchedStream {
     this.pendingChars = 0;
     this.target.write(data);
   }
+}
+
+/** pino-pretty (and its dependencies) load only for pretty output: JSON logging never pays for them. */
+function pretty(options: PinoPretty.PrettyOptions): PinoPretty.PrettyStream {
+  const load = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+  return load(options);
 }
 
 export interface ProcessLogger {

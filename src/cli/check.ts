@@ -5,9 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Command } from 'commander';
 import { formatAddress } from '../gearman/address.js';
-import { serverVersion } from '../gearman/admin.js';
 import type { ConfigFlags } from '../config/settings.js';
-import { openJournalDatabase } from '../journal/journal.js';
 import { prepare } from '../runtime/prepare.js';
 import { EX_UNAVAILABLE, reportKnownError } from './exitCodes.js';
 import { addConnectionOptions, addJobOptions, positiveInteger } from './options.js';
@@ -56,6 +54,7 @@ export function registerCheck(program: Command): void {
 
 async function checkServer(address: { host: string; port: number }, timeoutMs: number): Promise<ServerCheck> {
   const server = formatAddress(address);
+  const { serverVersion } = await import('../gearman/admin.js');
   const started = performance.now();
   try {
     const version = await withTimeout(serverVersion(address), timeoutMs, `no answer within ${timeoutMs} ms`);
@@ -94,6 +93,7 @@ export async function check(flags: CheckFlags): Promise<number> {
   let journal: CheckReport['journal'] = { path: settings.journalPath ?? null, ok: true };
   if (settings.journalPath !== undefined) {
     try {
+      const { openJournalDatabase } = await import('../journal/journal.js');
       const db = openJournalDatabase(settings.journalPath);
       const row = db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number };
       db.close();

@@ -1,6 +1,5 @@
 // `atom-worker jobs list|show|clear`: AtoM's jobs:list and jobs:clear, from the job journal.
 import { hostname } from 'node:os';
-import { createInterface } from 'node:readline/promises';
 import { type Command, Option } from 'commander';
 import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { JOURNAL_STATUSES, JournalReader, type JournalRow, type JournalStatus, processAlive } from '../journal/journal.js';
@@ -216,6 +215,7 @@ async function clearJobs(reader: JournalReader, flags: JobsFlags): Promise<numbe
       process.stderr.write(`atom-worker jobs clear: would delete ${counts.clearable} job(s)${scope}; pass --yes to confirm when not on a terminal\n`);
       return 64;
     }
+    const { createInterface } = await import('node:readline/promises');
     const prompt = createInterface({ input: process.stdin, output: process.stderr });
     const answer = await prompt.question(`Delete ${counts.clearable} ended job(s)${scope} from the journal? [y/N] `);
     prompt.close();

@@ -9,10 +9,10 @@ import { installSignalHandlers } from '../runtime/signals.js';
 import { Worker, type WorkerObserver } from '../runtime/worker.js';
 import { formatAddress } from '../gearman/address.js';
 import { defaultClientId } from '../gearman/workerLink.js';
-import { JournalWriter } from '../journal/journal.js';
-import { journalObserver } from '../journal/observer.js';
+import type { JournalWriter } from '../journal/journal.js';
 import { type ControlServer, runDirCandidates, startControlServer } from '../ops/control.js';
-import { createMetrics, type MetricsSources, type OpsHttpServer, startOpsHttpServer } from '../ops/metrics.js';
+// Types only: prom-client (behind ../ops/metrics.js) loads only when --metrics-port is set.
+import type { MetricsSources, OpsHttpServer } from '../ops/metrics.js';
 import { notifySenderFromEnv, type SdNotifier, startSdNotify } from '../ops/sdNotify.js';
 import { EX_CONFIG } from '../config/errors.js';
 import { VERSION } from '../version.js';
@@ -87,7 +87,11 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
   for (const warning of prepared.warnings) log.warn(warning);
 
   let journal: JournalWriter | undefined;
-  if (settings.journalPath !== undefined) {
+  // The journal (better-sqlite3) and the metrics (prom-client) load only when configured.
+  const journalModules = settings.journalPath !== undefined ? await Promise.all([import('../journal/journal.js'), import('../journal/observer.js')]) : undefined;
+  const metricsModule = settings.metricsPort !== undefined ? await import('../ops/metrics.js') : undefined;
+  if (journalModules && settings.journalPath !== undefined) {
+    const [{ JournalWriter }] = journalModules;
     try {
       journal = new JournalWriter({ file: settings.journalPath, onError: (error) => log.error({ err: error.message, journal: settings.journalPath }, 'job journal write failed; retrying') });
     } catch (error) {
@@ -105,9 +109,9 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
     state: () => worker.currentState,
   };
   const observers: WorkerObserver[] = [];
-  if (journal) {
+  if (journal && journalModules) {
     observers.push(
-      journalObserver({
+      journalModules[1].journalObserver({
         writer: journal,
         log,
         workerId: (slot) => (settings.concurrency > 1 ? `${baseClientId}:${slot}` : baseClientId),
@@ -115,7 +119,7 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
       }),
     );
   }
-  const metrics = settings.metricsPort !== undefined ? createMetrics(settings.servers.map(formatAddress), sources) : undefined;
+  const metrics = metricsModule ? metricsModule.createMetrics(settings.servers.map(formatAddress), sources) : undefined;
   if (metrics) observers.push(metrics.observer);
   const notifySender = notifySenderFromEnv(process.env, log);
   let sdNotify: SdNotifier | undefined;
@@ -191,9 +195,9 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
   process.on('uncaughtException', onException);
 
   let httpServer: OpsHttpServer | undefined;
-  if (metrics && settings.metricsPort !== undefined) {
+  if (metrics && metricsModule && settings.metricsPort !== undefined) {
     try {
-      httpServer = await startOpsHttpServer({ host: settings.metricsHost, port: settings.metricsPort, registry: metrics.registry, sources });
+      httpServer = await metricsModule.startOpsHttpServer({ host: settings.metricsHost, port: settings.metricsPort, registry: metrics.registry, sources });
       log.info({ metrics_host: settings.metricsHost, metrics_port: httpServer.port }, `metrics and health on http://${settings.metricsHost.includes(':') ? `[${settings.metricsHost}]` : settings.metricsHost}:${httpServer.port}/metrics`);
     } catch (error) {
       log.fatal({ err: (error as Error).message, metrics_host: settings.metricsHost, metrics_port: settings.metricsPort }, 'cannot listen for metrics');

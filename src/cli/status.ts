@@ -3,7 +3,6 @@
 // over their control sockets. `--watch` redraws every `--interval` seconds.
 import type { Command } from 'commander';
 import { formatAddress } from '../gearman/address.js';
-import { serverStatus, serverWorkers } from '../gearman/admin.js';
 import type { ConfigFlags } from '../config/settings.js';
 import { controlAll, type LocalWorkerStatus } from '../ops/control.js';
 import { prepare } from '../runtime/prepare.js';
@@ -69,6 +68,7 @@ export async function gatherClusterStatus(flags: StatusFlags): Promise<ClusterSt
     prepared.settings.servers.map(async (address): Promise<ServerReport> => {
       const server = formatAddress(address);
       try {
+        const { serverStatus, serverWorkers } = await import('../gearman/admin.js');
         const [status, connected] = await Promise.all([serverStatus(address), serverWorkers(address)]);
         for (const entry of status) {
           const row = byFunction.get(entry.function) ?? { function: entry.function, queued: 0, running: 0, available_workers: 0, ours: ours.has(entry.function), servers: [] };

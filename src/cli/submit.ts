@@ -4,7 +4,7 @@
 // 69 when no job server accepted it.
 import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { ClientError, GearmanClient, type JobOutcome, type Priority } from '../gearman/client.js';
+import type { GearmanClient, JobOutcome, Priority } from '../gearman/client.js';
 import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { EX_UNAVAILABLE, reportKnownError } from './exitCodes.js';
 import { readPayloadArgument } from './exec.js';
@@ -77,6 +77,8 @@ export async function submitJob(jobName: string, payloadArgument: string | undef
   const fn = flags.rawName ? jobName : settings.prefix + jobName;
   const unique = flags.unique ?? randomUUID();
   const priority = flags.priority ?? 'normal';
+  // Loaded here, not at start-up: every verb's module is imported by the CLI, `run` included.
+  const { ClientError, GearmanClient } = await import('../gearman/client.js');
   const client = new GearmanClient(settings.servers);
   try {
     if (flags.background) {
