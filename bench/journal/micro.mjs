@@ -5,7 +5,10 @@
 //          SQLite, GC) per job, minus the same loop with no observer. What the worker pays.
 //   tight: as fast as possible, flush() every RATE/20 jobs (≈ one 50 ms batch); wall time per job.
 // The journal starts with PREFILL ended rows (a journal in use is not empty; the lookups get deeper).
-// Usage: npx tsc -p . && node bench/journal/micro.mjs [jobs=40000] [rounds=5] [rate=8000] [inflight=32] [prefill=200000] [module dir=dist/src/journal]
+// Unique keys are sequential (`u-N`) or, with uniques=uuid, random UUIDs as libgearman clients send when
+// given none: those land on a random page of the unique-key index per row, which costs far more.
+// Usage: npx tsc -p . && node bench/journal/micro.mjs [jobs=40000] [rounds=5] [rate=8000] [inflight=32] [prefill=200000] [module dir=dist/src/journal] [uniques=seq|uuid]
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,6 +22,8 @@ const RATE = Number(process.argv[4] ?? 8000);
 const INFLIGHT = Number(process.argv[5] ?? 32);
 const PREFILL = Number(process.argv[6] ?? 200_000);
 const MODULES = path.resolve(ROOT, process.argv[7] ?? 'dist/src/journal');
+const UUID = process.argv[8] === 'uuid';
+const uniqueOf = UUID ? () => randomUUID() : (i) => `u-${i}`;
 const { JournalWriter, openJournalDatabase } = await import(path.join(MODULES, 'journal.js'));
 const { journalObserver } = await import(path.join(MODULES, 'observer.js'));
 const dir = mkdtempSync(path.join(tmpdir(), 'atom-worker-bench-journal-micro-'));
@@ -32,7 +37,7 @@ function prefilled() {
     "INSERT INTO jobs (handle, unique_key, function, worker_id, host, pid, server, attempt, status, started_at, ended_at, duration_ms, payload_bytes, result_bytes) VALUES (?, ?, 'fn', 'w', 'h', 1, 's', 1, 'completed', ?, ?, 1, 10, 3)",
   );
   db.transaction(() => {
-    for (let i = 0; i < PREFILL; i++) insert.run(`H:old:${i}`, `old-${i}`, i, i + 1);
+    for (let i = 0; i < PREFILL; i++) insert.run(`H:old:${i}`, UUID ? randomUUID() : `old-${i}`, i, i + 1);
   })();
   db.close();
   return file;
@@ -40,7 +45,7 @@ function prefilled() {
 
 function makeEvent(i) {
   // As the worker builds it: a fresh object per job.
-  return { info: { handle: `H:bench:${i}`, unique: `u-${i}`, function: 'fn', name: 'fn' }, server: '127.0.0.1:4730', slot: i % INFLIGHT, payloadBytes: 10, startedAt: Date.now() };
+  return { info: { handle: `H:bench:${i}`, unique: uniqueOf(i), function: 'fn', name: 'fn' }, server: '127.0.0.1:4730', slot: i % INFLIGHT, payloadBytes: 10, startedAt: Date.now() };
 }
 
 /** One job step: end the oldest in-flight job, start a new one. */
@@ -129,7 +134,7 @@ try {
     tightWith.push(tight());
   }
   const fmt = (values) => values.map((v) => v.toFixed(1)).join(' ');
-  console.log(`modules: ${path.relative(ROOT, MODULES)}; jobs ${JOBS}, rounds ${ROUNDS}, rate ${RATE}/s, in flight ${INFLIGHT}, prefill ${PREFILL}`);
+  console.log(`modules: ${path.relative(ROOT, MODULES)}; uniques ${UUID ? 'uuid' : 'seq'}; jobs ${JOBS}, rounds ${ROUNDS}, rate ${RATE}/s, in flight ${INFLIGHT}, prefill ${PREFILL}`);
   console.log(`paced CPU µs/job: with ${fmt(pacedWith)} | without ${fmt(pacedWithout)} → journal ${(median(pacedWith) - median(pacedWithout)).toFixed(1)} µs/job (median)`);
   console.log(`tight wall µs/job: with ${fmt(tightWith)} | without ${fmt(tightWithout)} → journal ${(median(tightWith) - median(tightWithout)).toFixed(1)} µs/job (median)`);
 } finally {

@@ -94,6 +94,31 @@ describe('journal writer', () => {
     reader.close();
   });
 
+  it('sees a dead worker\'s running row written after it opened, once its in-memory copy is a batch interval old', () => {
+    const file = path.join(tempDir(), 'j.sqlite');
+    const writer = new JournalWriter({ file, flushIntervalMs: 60_000, suspectRefreshMs: 50 });
+    const t0 = Date.now();
+    // Loaded at open: nothing suspect yet. Another process then journals a run and dies.
+    const early = writer.started({ handle: 'H:x:1', unique: 'other', function: 'fn', workerId: 'w', server: 's', startedAt: t0, payloadBytes: 1 });
+    expect(early.attempt).toBe(1);
+    const pid = deadPid();
+    const other = new Database(file);
+    other.prepare(`INSERT INTO jobs (handle, unique_key, function, worker_id, host, pid, attempt, status, started_at) VALUES ('H:y:1', 'late', 'fn', 'w', ?, ?, 1, 'running', ?)`).run(hostname(), pid, t0);
+    other.close();
+    const redelivered = writer.started({ handle: 'H:x:2', unique: 'late', function: 'fn', workerId: 'w', server: 's', startedAt: t0 + 50, payloadBytes: 1 });
+    expect(redelivered.attempt).toBe(2);
+    expect(redelivered.previous).toMatchObject({ pid, processGone: true });
+    writer.ended(redelivered, 'completed', t0 + 60, 10, {});
+    writer.ended(early, 'completed', t0 + 60, 60, {});
+    writer.close();
+    const reader = new JournalReader(file);
+    expect(reader.show('late').map((row) => [row.attempt, row.status])).toEqual([
+      [1, 'abandoned'],
+      [2, 'completed'],
+    ]);
+    reader.close();
+  });
+
   it('does not count a finished job with the same unique key as an earlier attempt', () => {
     const file = path.join(tempDir(), 'j.sqlite');
     const writer = new JournalWriter({ file });
