@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Idle RSS and start-up of `atom-worker run` with default flags (journal on, no metrics port, built-in
 // jobs), JSON logs to a pipe, connected to a fresh gearmand. Medians over N runs.
-//   node bench/idle.mjs [reps=5] [extra run args...]
+//   node bench/idle.mjs [reps=5] [extra run args...]   (ATOM_WORKER_BIN: another build, IDLE_WAIT_MS: when to read RSS, default 1500)
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { OUT, ROOT, median, memoryOf, prepareTools, sleep, startGearmand, waitRe
 
 const [reps = '5', ...extra] = process.argv.slice(2);
 prepareTools();
-const BIN = path.join(ROOT, 'bin', 'atom-worker');
+const BIN = process.env.ATOM_WORKER_BIN ?? path.join(ROOT, 'bin', 'atom-worker');
 const rss = [];
 const ready = [];
 const heap = [];
@@ -25,7 +25,7 @@ for (let i = 0; i < Number(reps); i++) {
   try {
     const at = await waitRegistered(gearmand.port, 'atomWorkerTest', 1, child);
     ready.push(at - spawnedAt);
-    await sleep(1500);
+    await sleep(Number(process.env.IDLE_WAIT_MS ?? 1500));
     rss.push(memoryOf(child.pid).rssMiB);
   } catch (error) {
     console.error(out);
