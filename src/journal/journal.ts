@@ -76,6 +76,9 @@ export function openJournalDatabase(file: string, options: OpenOptions = {}): Da
   if (!options.mustExist) mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file, { fileMustExist: options.mustExist === true, readonly: options.readonly === true, timeout: BUSY_TIMEOUT_MS });
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  // A 2 MB page cache instead of better-sqlite3's 16 MB: the worker only appends and looks up a few
+  // rows, and the larger cache showed up as resident memory growing over the first 200k jobs.
+  db.pragma('cache_size = -2000');
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a commit survives a process crash (SIGKILL); only an OS crash may lose the last ones.

@@ -47,6 +47,14 @@ describe('atom-worker check', () => {
     expect(result.stdout).toMatch(new RegExp(`${gearmand.address.replace(/\./g, '\\.')}\\s+ok`));
   });
 
+  it('--offline validates everything but the servers, which it does not contact (for ExecStartPre=)', async () => {
+    const down = `127.0.0.1:${await freeLowPort()}`;
+    const result = await cli(['check', '--offline', '--servers', down], { cwd: dir });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`${down.replace(/\./g, '\\.')}\\s+not contacted`));
+    expect(result.stdout).toMatch(/^check: ok/m);
+  });
+
   it('exits 78 for a configuration error, with the file and key', async () => {
     const bad = tempDir({ 'config/gearman.yml': 'all:\n  servers:\n    default: 127.0.0.1:99999\n' });
     const result = await cli(['check'], { cwd: bad });

@@ -37,6 +37,11 @@ describe('atom-worker service', () => {
     const execStart = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
     expect(execStart.split(' ').slice(0, 5)).toEqual([process.execPath, cliPath, 'run', '--config', path.join(dir, 'config', 'gearman.yml')]);
     expect(/^ExecStartPre=(.*)$/m.exec(unit)?.[1]).toContain(`${cliPath} check --config`);
+    // A root-owned install folder: the journal and sockets live in folders systemd makes for the user.
+    expect(unit).toMatch(/^StateDirectory=atom-worker$/m);
+    expect(unit).toMatch(/^RuntimeDirectory=atom-worker$/m);
+    expect(execStart).toContain('--journal /var/lib/atom-worker/journal.sqlite --run-dir /run/atom-worker');
+    expect(/^ExecStartPre=(.*)$/m.exec(unit)?.[1]).toContain('--offline');
   });
 
   it('systemd --instances 3: a template unit atom-worker@.service with a client id per instance', async () => {
