@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { trackChild } from './cleanup.js';
 
 export interface GearmandOptions {
   /** Use gearmand's SQLite persistent queue in this file (survives kill -9). */
@@ -45,10 +46,19 @@ function assertGearmandInstalled(): void {
 
 const usedPorts = new Set<number>();
 
-/** A port in 20000..32767 that nothing listens on right now. */
+/**
+ * A port below 32768 that nothing listens on right now. Test files run in parallel processes, and two
+ * of them could otherwise both find the same port free, one gearmand failing to bind while its test
+ * talks to the other's: each vitest pool (VITEST_POOL_ID) draws from its own slice of 20000..32767.
+ */
 export async function freeLowPort(): Promise<number> {
+  const pool = Number(process.env.VITEST_POOL_ID ?? '0');
+  const slices = 6;
+  const sliceSize = Math.floor(12768 / slices);
+  const base = pool > 0 ? 20000 + ((pool - 1) % slices) * sliceSize : 20000;
+  const span = pool > 0 ? sliceSize : 12768;
   for (let tries = 0; tries < 200; tries++) {
-    const port = 20000 + Math.floor(Math.random() * 12767);
+    const port = base + Math.floor(Math.random() * span);
     if (usedPorts.has(port)) continue;
     const free = await new Promise<boolean>((resolve) => {
       const server = net.createServer();
@@ -60,7 +70,7 @@ export async function freeLowPort(): Promise<number> {
       return port;
     }
   }
-  throw new Error('no free port found in 20000-32767');
+  throw new Error(`no free port found in ${base}-${base + span - 1}`);
 }
 
 /** Resolve once something accepts TCP connections on the port (gearmand has no readiness signal). */
@@ -100,7 +110,7 @@ export async function startGearmand(options: GearmandOptions = {}): Promise<Gear
   const launch = async (): Promise<void> => {
     const args = ['--port', String(port), '--listen', host, '--log-file', logFile, '--verbose', 'INFO'];
     if (options.sqliteQueue) args.push('--queue-type', 'libsqlite3', '--libsqlite3-db', options.sqliteQueue);
-    child = spawn('gearmand', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = trackChild(spawn('gearmand', args, { stdio: ['ignore', 'ignore', 'pipe'] }));
     child.stderr?.resume();
     await waitForPort(port, child, 10_000, host);
   };

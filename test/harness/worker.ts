@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { trackChild } from './cleanup.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = path.join(repoRoot, 'bin', 'atom-worker');
@@ -31,11 +32,13 @@ export interface SpawnOptions {
 }
 
 export function spawnCli(args: readonly string[], options: SpawnOptions = {}): SpawnedWorker {
-  const child = spawn(process.execPath, [cliPath, ...args], {
-    cwd: options.cwd ?? repoRoot,
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = trackChild(
+    spawn(process.execPath, [cliPath, ...args], {
+      cwd: options.cwd ?? repoRoot,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const lines: LogLine[] = [];
   let stdout = '';
   let stderr = '';

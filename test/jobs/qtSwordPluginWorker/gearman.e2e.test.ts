@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GearmanClient, type JobOutcome } from '../../../src/gearman/client.js';
+import { trackChild } from '../../harness/cleanup.js';
 import { type Gearmand, startGearmand } from '../../harness/gearmand.js';
 import { type GenFile, generateDip } from './dipGenerator.js';
 import { DIP_FORMAT, listTree, parseCsv } from './helpers.js';
@@ -165,10 +166,11 @@ beforeAll(async () => {
   );
   gearmand = await startGearmand();
   // The working directory is the sandbox, so any state the worker keeps by default stays inside.
-  const child = spawn(
-    process.execPath,
-    [cli, 'run', '--servers', gearmand.address, '--config', config, '--log-format', 'json', '--abilities', FN],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  const child = trackChild(
+    spawn(process.execPath, [cli, 'run', '--servers', gearmand.address, '--config', config, '--log-format', 'json', '--abilities', FN], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
   );
   worker = new WorkerProcess(child);
   await worker.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('connected to job server'));
