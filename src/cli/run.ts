@@ -221,7 +221,7 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
           startedAt,
           servers: settings.servers.map(formatAddress),
           connectedServers: worker.connectedServers,
-          jobsStarted: worker.completedOrStarted,
+          jobsStarted: worker.startedJobCount,
           running: worker.runningJobs().map((job) => ({ ...job, ageS: Math.round((Date.now() - job.startedAt) / 1000) })),
         }),
         quiet: () => worker.quiet(),

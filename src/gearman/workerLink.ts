@@ -226,11 +226,6 @@ export class WorkerLink {
     return true;
   }
 
-  /** Whether a reply for `handle` can still reach the server (its connection has not dropped since). */
-  owns(handle: string): boolean {
-    return this.running.has(handle);
-  }
-
   sendStatus(handle: string, numerator: number, denominator: number): boolean {
     return this.sendForJob(handle, PacketType.WORK_STATUS, [handle, String(numerator), String(denominator)]);
   }

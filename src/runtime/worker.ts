@@ -156,7 +156,8 @@ export class Worker implements SlotHost {
     return this.executions.size;
   }
 
-  get completedOrStarted(): number {
+  /** Jobs started since the worker began (what --max-job-count counts). */
+  get startedJobCount(): number {
     return this.startedJobs;
   }
 
