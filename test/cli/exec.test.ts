@@ -6,7 +6,7 @@ import { generateDip } from '../jobs/qtSwordPluginWorker/dipGenerator.js';
 import { cliPath, runCommand, tempDir } from '../harness/worker.js';
 
 const exec = (args: string[], options: { input?: string; cwd?: string } = {}) =>
-  runCommand(process.execPath, [cliPath, 'exec', ...args], { timeoutMs: 30_000, ...options });
+  runCommand(process.execPath, [cliPath, 'exec', ...args], { timeoutMs: 30_000, cwd: tempDir(), ...options });
 
 describe('atom-worker exec', () => {
   it('runs a job, printing progress, data and warnings on stderr and the result on stdout', async () => {

@@ -1,5 +1,9 @@
-// vitest setup file: after each test file, kill whatever it started and did not stop.
+// vitest setup file: after each test file, kill whatever it started and did not stop, and remove its temp folders.
 import { afterAll } from 'vitest';
-import { killTrackedChildren } from './cleanup.js';
+import { killTrackedChildren, removeTrackedDirs } from './cleanup.js';
 
-afterAll(() => killTrackedChildren());
+// Registered first, so it runs after the test file's own afterAll hooks (vitest runs them as a stack).
+afterAll(() => {
+  killTrackedChildren();
+  removeTrackedDirs();
+});

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { trackChild } from './cleanup.js';
+import { trackChild, trackDir } from './cleanup.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = path.join(repoRoot, 'bin', 'atom-worker');
@@ -34,7 +34,8 @@ export interface SpawnOptions {
 export function spawnCli(args: readonly string[], options: SpawnOptions = {}): SpawnedWorker {
   const child = trackChild(
     spawn(process.execPath, [cliPath, ...args], {
-      cwd: options.cwd ?? repoRoot,
+      // A fresh working directory: the worker's default journal and run dir (var/) stay out of the repo.
+      cwd: options.cwd ?? tempDir(),
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
@@ -127,7 +128,7 @@ export const isFullyRegistered = (line: LogLine): boolean => line.msg === 'regis
 
 /** A temp folder with files written from a name → content map. */
 export function tempDir(files: Record<string, string> = {}, prefix = 'atom-worker-test-'): string {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const dir = trackDir(mkdtempSync(path.join(tmpdir(), prefix)));
   for (const [name, content] of Object.entries(files)) {
     const full = path.join(dir, name);
     mkdirSync(path.dirname(full), { recursive: true });

@@ -5,7 +5,7 @@ import type { Gearmand } from '../harness/gearmand.js';
 import { cliPath, type CommandResult, isConnected, runCommand, type SpawnedWorker, spawnCli, tempDir } from '../harness/worker.js';
 
 export function cli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CommandResult> {
-  return runCommand(process.execPath, [cliPath, ...args], { timeoutMs: 30_000, ...options });
+  return runCommand(process.execPath, [cliPath, ...args], { timeoutMs: 30_000, cwd: tempDir(), ...options });
 }
 
 export interface OpsWorker {
