@@ -73,6 +73,7 @@ Environment=NODE_ENV=production
 # (control sockets for quiet/resume/status --local), owned by ${options.user}.
 StateDirectory=${options.name}
 RuntimeDirectory=${options.name}
+RuntimeDirectoryMode=0700
 RuntimeDirectoryPreserve=yes
 # Refuse to start with a broken configuration, unloadable jobs or an unopenable journal. Job servers
 # are not required to be up: the worker waits for them and serves those that are (--offline).
