@@ -331,6 +331,19 @@ describe('timeouts and stuck handlers', () => {
     expect(line).toMatchObject({ function: 'waiter', outcome: 'timed_out', reason: 'timed out after 1000 ms' });
   });
 
+  it('applies --job-timeout to jobs that set no timeout of their own', async () => {
+    const timed = spawnCli(['run', '--servers', gearmand.address, '--jobs', jobs, '--prefix', 'jt-', '--abilities', 'sleepy', '--job-timeout', '300']);
+    await timed.waitForLog(isFullyRegistered);
+    const startup = timed.lines.find((line) => typeof line.msg === 'string' && line.msg.startsWith('atom-worker '));
+    expect(startup?.functions).toEqual([{ job: 'sleepy', function: 'jt-sleepy', timeout_ms: 300 }]);
+    const warnings: string[] = [];
+    const outcome = await client.submit('jt-sleepy', JSON.stringify({ ms: 10_000 }), { onWarning: (data) => warnings.push(data.toString()) });
+    expect(outcome.status).toBe('fail');
+    expect(warnings).toEqual(['timed out after 300 ms']);
+    timed.kill('SIGTERM');
+    expect((await timed.exited).code).toBe(0);
+  });
+
   it('registers timed jobs with CAN_DO_TIMEOUT above their own limit, so gearmand never requeues them first', async () => {
     // gearmand requeues a job whose CAN_DO_TIMEOUT expires; a job run twice would show here as a second start.
     const outcome = await client.submit('waiter', '{}');
