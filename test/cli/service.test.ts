@@ -85,6 +85,7 @@ describe('atom-worker service', () => {
       expect(job.split('\n')).toContain(line);
     }
     expect(Number(/^kill timeout (\d+)$/m.exec(job)?.[1])).toBeGreaterThan(120);
-    expect(job).toMatch(new RegExp(`^exec ${process.execPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\S+ run --config \\S+ --env worker --log-format json >> /var/log/atom/worker\\.log 2>&1$`, 'm'));
+    expect(job).toMatch(new RegExp(`^exec ${process.execPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\S+ run --config \\S+ --env worker --log-format json --journal /var/lib/atom-worker/journal\\.sqlite --run-dir /var/run/atom-worker >> /var/log/atom/worker\\.log 2>&1$`, 'm'));
+    expect(job).toContain('sudo install -d -o www-data -g www-data -m 0700 /var/run/atom-worker');
   });
 });
