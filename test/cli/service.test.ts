@@ -35,7 +35,7 @@ describe('atom-worker service', () => {
     const stop = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1]);
     expect(stop).toBeGreaterThan(120);
     const execStart = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
-    expect(execStart.split(' ').slice(0, 5)).toEqual([process.execPath, cliPath, 'run', '--config', path.join(dir, 'config', 'gearman.yml')]);
+    expect(execStart.split(' ').slice(0, 6)).toEqual([process.execPath, '--max-semi-space-size=2', cliPath, 'run', '--config', path.join(dir, 'config', 'gearman.yml')]);
     expect(/^ExecStartPre=(.*)$/m.exec(unit)?.[1]).toContain(`${cliPath} check --config`);
     // A root-owned install folder: the journal and sockets live in folders systemd makes for the user.
     expect(unit).toMatch(/^StateDirectory=atom-worker$/m);
@@ -85,7 +85,7 @@ describe('atom-worker service', () => {
       expect(job.split('\n')).toContain(line);
     }
     expect(Number(/^kill timeout (\d+)$/m.exec(job)?.[1])).toBeGreaterThan(120);
-    expect(job).toMatch(new RegExp(`^exec ${process.execPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\S+ run --config \\S+ --env worker --log-format json --journal /var/lib/atom-worker/journal\\.sqlite --run-dir /var/run/atom-worker >> /var/log/atom/worker\\.log 2>&1$`, 'm'));
+    expect(job).toMatch(new RegExp(`^exec ${process.execPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} --max-semi-space-size=2 \\S+ run --config \\S+ --env worker --log-format json --journal /var/lib/atom-worker/journal\\.sqlite --run-dir /var/run/atom-worker >> /var/log/atom/worker\\.log 2>&1$`, 'm'));
     expect(job).toContain('sudo install -d -o www-data -g www-data -m 0700 /var/run/atom-worker');
   });
 });
