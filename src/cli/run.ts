@@ -2,7 +2,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ConfigFlags } from '../config/settings.js';
 import { createLogger } from '../log.js';
-import { currentJobScope } from '../runtime/execute.js';
+import { currentJobScope, describeThrown } from '../runtime/execute.js';
 import { startLoopMonitor } from '../runtime/loopMonitor.js';
 import { prepare } from '../runtime/prepare.js';
 import { installSignalHandlers } from '../runtime/signals.js';
@@ -175,14 +175,14 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
   // Safety nets: an error a handler leaves behind fails that job; anything else is logged, never silent.
   const onRejection = (reason: unknown): void => {
     const scope = currentJobScope();
-    if (worker.failFromScope(scope, 'unhandled promise rejection', reason)) {
+    if (scope?.fail(`unhandled promise rejection: ${describeThrown(reason)}`)) {
       log.error({ handle: scope?.info.handle, err: String(reason) }, 'unhandled rejection failed its job');
     } else log.error({ err: reason instanceof Error ? reason.stack : String(reason), handle: scope?.info.handle }, 'unhandled promise rejection (worker keeps serving)');
   };
   const onException = (error: Error): void => {
     const scope = currentJobScope();
     if (scope) {
-      worker.failFromScope(scope, 'uncaught exception', error);
+      scope.fail(`uncaught exception: ${describeThrown(error)}`);
       log.error({ handle: scope.info.handle, err: error.stack }, 'uncaught exception in a job handler: job failed, worker keeps serving');
       return;
     }

@@ -44,7 +44,6 @@ export interface Execution {
   readonly settled: Promise<void>;
   /** Abort `ctx.signal`; the outcome becomes `interrupted` unless the handler already finished. */
   interrupt(reason: string): void;
-  readonly signal: AbortSignal;
   /** True once the handler has returned or thrown. */
   readonly handlerDone: boolean;
 }
@@ -172,9 +171,6 @@ export function executeJob(options: ExecuteOptions): Execution {
       outcome,
       settled: Promise.resolve(),
       interrupt() {},
-      get signal() {
-        return controller.signal;
-      },
       handlerDone: true,
     };
   }
@@ -233,9 +229,6 @@ export function executeJob(options: ExecuteOptions): Execution {
   return {
     outcome,
     settled,
-    get signal() {
-      return controller.signal;
-    },
     get handlerDone() {
       return handlerDone;
     },

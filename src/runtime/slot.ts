@@ -38,12 +38,8 @@ export class Slot {
     return this.current !== undefined;
   }
 
-  onReady(link: WorkerLink): void {
-    this.mayHaveWork.add(link);
-    this.pump();
-  }
-
-  onWake(link: WorkerLink): void {
+  /** The connection registered, or the server woke it (NOOP): there may be work on it. */
+  onMayHaveWork(link: WorkerLink): void {
     this.mayHaveWork.add(link);
     this.pump();
   }

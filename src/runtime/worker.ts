@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { formatAddress, type ServerAddress } from '../gearman/address.js';
 import { type Ability, type AssignedJob, defaultClientId, WorkerLink, type WorkerLinkEvents } from '../gearman/workerLink.js';
 import type { JobInfo } from '../types.js';
-import { describeThrown, executeJob, type Execution, type Outcome } from './execute.js';
+import { executeJob, type Execution, type Outcome } from './execute.js';
 import type { LoadedJob } from './loadJobs.js';
 import { Slot, type SlotHost } from './slot.js';
 
@@ -383,7 +383,7 @@ export class Worker implements SlotHost {
           this.everRegistered.add(link);
           if (this.everRegistered.size === total) this.log.info({ connections: total }, 'registered on every connection');
         }
-        slot.onReady(link);
+        slot.onMayHaveWork(link);
       },
       job: (link, job) => {
         // A busy slot cannot listen: hand its listener roles (on any server) to idle slots.
@@ -407,7 +407,7 @@ export class Worker implements SlotHost {
         }
         slot.pump();
       },
-      wake: (link) => slot.onWake(link),
+      wake: (link) => slot.onMayHaveWork(link),
       down: (link, error, retryInMs, wasConnected) => {
         const server = this.servers.get(link.name)!;
         if (wasConnected) {
@@ -529,12 +529,6 @@ export class Worker implements SlotHost {
     const running = this.executions.size;
     this.log.info({ state, running, ...(reason ? { reason } : {}) }, `worker ${state}`);
     for (const observer of this.options.observers ?? []) observer.stateChanged?.(state, reason !== undefined ? { reason, running } : { running });
-  }
-
-  /** Route an error raised outside any handler's await chain to the job it came from. */
-  failFromScope(scope: { fail(reason: string): boolean } | undefined, what: string, error: unknown): boolean {
-    if (!scope) return false;
-    return scope.fail(`${what}: ${describeThrown(error)}`);
   }
 }
 
