@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { formatAddress } from '../gearman/address.js';
 import type { ConfigFlags } from '../config/settings.js';
 import { prepare } from '../runtime/prepare.js';
-import { EX_UNAVAILABLE, reportKnownError } from './exitCodes.js';
+import { EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
 import { addConnectionOptions, addJobOptions, positiveInteger } from './options.js';
 import { addOperationsOptions } from './run.js';
 import { formatTable } from './table.js';
@@ -83,12 +83,9 @@ export async function check(flags: CheckFlags): Promise<number> {
   try {
     prepared = await prepare(flags);
   } catch (error) {
-    const code = reportKnownError(error);
-    if (code !== undefined) {
-      if (flags.json) process.stdout.write(`${JSON.stringify({ ok: false, problems: [(error as Error).message] })}\n`);
-      return code;
-    }
-    throw error;
+    const code = exitCodeOf(error);
+    if (flags.json) process.stdout.write(`${JSON.stringify({ ok: false, problems: [(error as Error).message] })}\n`);
+    return code;
   }
   const { settings, registrations } = prepared;
   const timeoutMs = flags.timeout ?? 3000;

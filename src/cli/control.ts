@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { type ControlCommand, controlAll, runDirCandidates } from '../ops/control.js';
-import { reportKnownError } from './exitCodes.js';
+import { exitCodeOf } from './exitCodes.js';
 import { positiveInteger } from './options.js';
 
 interface ControlFlags extends ConfigFlags {
@@ -24,9 +24,7 @@ export function resolveRunDirs(flags: ConfigFlags): string[] | number {
     const settings = resolveSettings(flags, { requireServers: false });
     return runDirCandidates(settings.runDir);
   } catch (error) {
-    const code = reportKnownError(error);
-    if (code !== undefined) return code;
-    throw error;
+    return exitCodeOf(error);
   }
 }
 

@@ -13,3 +13,10 @@ export function reportKnownError(error: unknown): number | undefined {
   }
   return undefined;
 }
+
+/** For a verb's catch block: report a known error and return its exit code; rethrow anything else. */
+export function exitCodeOf(error: unknown): number {
+  const code = reportKnownError(error);
+  if (code === undefined) throw error;
+  return code;
+}

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
 import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { JOURNAL_STATUSES, JournalReader, type JournalRow, type JournalStatus, processAlive } from '../journal/journal.js';
-import { reportKnownError } from './exitCodes.js';
+import { exitCodeOf } from './exitCodes.js';
 import { positiveInteger } from './options.js';
 import { formatDuration, formatTable, parseTimeArgument } from './table.js';
 
@@ -68,9 +68,7 @@ function journalFile(flags: JobsFlags): string | number {
     }
     return settings.journalPath;
   } catch (error) {
-    const code = reportKnownError(error);
-    if (code !== undefined) return code;
-    throw error;
+    return exitCodeOf(error);
   }
 }
 

@@ -6,7 +6,7 @@ import { Argument, type Command, Option } from 'commander';
 import { type ConfigFlags, DEFAULT_CONFIG_FILE, DEFAULT_ENV, DEFAULT_SHUTDOWN_TIMEOUT_S, resolveSettings } from '../config/settings.js';
 import { systemdUnit, upstartJob, type UnitOptions } from '../ops/units.js';
 import { VERSION } from '../version.js';
-import { reportKnownError } from './exitCodes.js';
+import { exitCodeOf } from './exitCodes.js';
 import { positiveInteger } from './options.js';
 
 interface ServiceFlags extends ConfigFlags {
@@ -53,9 +53,7 @@ export function unitOptions(flags: ServiceFlags): UnitOptions | number {
       const settings = resolveSettings({ config: configPath, env: flags.env ?? DEFAULT_ENV }, { requireServers: false });
       shutdownTimeoutS = Math.ceil(settings.shutdownTimeoutMs / 1000);
     } catch (error) {
-      const code = reportKnownError(error);
-      if (code !== undefined) return code;
-      throw error;
+      return exitCodeOf(error);
     }
   } else process.stderr.write(`warning: ${configPath} does not exist (yet); the unit refers to it\n`);
   return {

@@ -6,7 +6,7 @@ import { formatAddress } from '../gearman/address.js';
 import type { ConfigFlags } from '../config/settings.js';
 import { controlAll, type LocalWorkerStatus } from '../ops/control.js';
 import { prepare } from '../runtime/prepare.js';
-import { EX_UNAVAILABLE, reportKnownError } from './exitCodes.js';
+import { EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
 import { resolveRunDirs } from './control.js';
 import { addConnectionOptions, addJobOptions, positiveInteger } from './options.js';
 import { formatDuration, formatTable } from './table.js';
@@ -202,8 +202,6 @@ export async function statusVerb(flags: StatusFlags): Promise<number> {
     }
     return code;
   } catch (error) {
-    const code = reportKnownError(error);
-    if (code !== undefined) return code;
-    throw error;
+    return exitCodeOf(error);
   }
 }

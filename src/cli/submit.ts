@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import type { GearmanClient, JobOutcome, Priority } from '../gearman/client.js';
 import { type ConfigFlags, resolveSettings } from '../config/settings.js';
-import { EX_UNAVAILABLE, reportKnownError } from './exitCodes.js';
+import { EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
 import { readPayloadArgument } from './exec.js';
 import { addConnectionOptions } from './options.js';
 
@@ -59,9 +59,7 @@ export async function submitJob(jobName: string, payloadArgument: string | undef
   try {
     settings = resolveSettings(flags);
   } catch (error) {
-    const code = reportKnownError(error);
-    if (code !== undefined) return code;
-    throw error;
+    return exitCodeOf(error);
   }
   if (flags.background && flags.wait) {
     process.stderr.write('atom-worker submit: --wait follows foreground jobs only; a background job cannot be followed (drop --wait or --background)\n');
