@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { chmod, copyFile, link, mkdir, mkdtemp, open, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { AccessCopy } from './dip.js';
-import { DipError, removeTree, throwIfAborted } from './util.js';
+import { DipError, errorCode, removeTree, throwIfAborted } from './util.js';
 
 export interface PackageItem {
   access: AccessCopy;
@@ -75,7 +75,7 @@ async function linkOrCopy(access: AccessCopy, target: string): Promise<void> {
     await link(access.source, target);
     return;
   } catch (error) {
-    if (!LINK_FALLBACK_CODES.has(codeOf(error))) throw accessError(access, error);
+    if (!LINK_FALLBACK_CODES.has(errorCode(error))) throw accessError(access, error);
   }
   try {
     await copyFile(access.source, target, constants.COPYFILE_EXCL);
@@ -85,7 +85,7 @@ async function linkOrCopy(access: AccessCopy, target: string): Promise<void> {
 }
 
 function accessError(access: AccessCopy, error: unknown): DipError {
-  const code = codeOf(error);
+  const code = errorCode(error);
   return new DipError(`Access copy objects/${access.fileName} cannot be copied${code ? ` (${code})` : ''}`);
 }
 
@@ -120,7 +120,7 @@ async function moveIntoPlace(temp: string, finalDir: string, outputRoot: string,
     await rename(temp, finalDir);
     return;
   } catch (error) {
-    if (!REPLACE_CODES.has(codeOf(error))) throw error;
+    if (!REPLACE_CODES.has(errorCode(error))) throw error;
   }
   // A previous package is there: swap it out, then remove it.
   const old = path.join(outputRoot, `.old-${aipUuid}-${randomBytes(6).toString('hex')}`);
@@ -132,10 +132,4 @@ async function moveIntoPlace(temp: string, finalDir: string, outputRoot: string,
     throw error;
   }
   await removeTree(old);
-}
-
-function codeOf(error: unknown): string {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
-    ? error.code
-    : '';
 }
