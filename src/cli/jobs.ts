@@ -35,8 +35,8 @@ export function registerJobs(program: Command): void {
       .option('--since <time>', 'only runs started since: a date (2024-05-01T10:00) or an age (30m, 2h, 7d)')
       .option('-n, --limit <n>', 'only the last N runs', positiveInteger('--limit'))
       .option('--json', 'print a JSON array'),
-  ).action((flags: JobsFlags) => {
-    process.exitCode = withReader(flags, false, (reader) => listJobs(reader, flags));
+  ).action(async (flags: JobsFlags) => {
+    process.exitCode = await withReader(flags, false, (reader) => listJobs(reader, flags));
   });
   addJournalOptions(
     jobs
@@ -44,8 +44,8 @@ export function registerJobs(program: Command): void {
       .description('every detail of one run (by id), or of every run of a handle or unique key')
       .argument('<id>', 'journal id, job handle (H:host:N) or unique key')
       .option('--json', 'print JSON'),
-  ).action((key: string, flags: JobsFlags) => {
-    process.exitCode = withReader(flags, false, (reader) => showJob(reader, key, flags));
+  ).action(async (key: string, flags: JobsFlags) => {
+    process.exitCode = await withReader(flags, false, (reader) => showJob(reader, key, flags));
   });
   addJournalOptions(
     jobs
@@ -55,7 +55,7 @@ export function registerJobs(program: Command): void {
       .option('-y, --yes', 'do not ask for confirmation')
       .option('--json', 'print the counts as JSON'),
   ).action(async (flags: JobsFlags) => {
-    process.exitCode = await withReaderAsync(flags, true, (reader) => clearJobs(reader, flags));
+    process.exitCode = await withReader(flags, true, (reader) => clearJobs(reader, flags));
   });
 }
 
@@ -83,17 +83,7 @@ function openReader(flags: JobsFlags, write: boolean): JournalReader | number {
   }
 }
 
-function withReader(flags: JobsFlags, write: boolean, action: (reader: JournalReader) => number): number {
-  const reader = openReader(flags, write);
-  if (typeof reader === 'number') return reader;
-  try {
-    return action(reader);
-  } finally {
-    reader.close();
-  }
-}
-
-async function withReaderAsync(flags: JobsFlags, write: boolean, action: (reader: JournalReader) => Promise<number>): Promise<number> {
+async function withReader(flags: JobsFlags, write: boolean, action: (reader: JournalReader) => number | Promise<number>): Promise<number> {
   const reader = openReader(flags, write);
   if (typeof reader === 'number') return reader;
   try {
