@@ -3,6 +3,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { serverStatus } from '../../src/gearman/admin.js';
 import { GearmanClient, type JobOutcome } from '../../src/gearman/client.js';
 import { freeLowPort, type Gearmand, startGearmand } from '../harness/gearmand.js';
 import { isFullyRegistered, type LogLine, repoRoot, type SpawnedWorker, spawnCli, tempDir } from '../harness/worker.js';
@@ -250,34 +251,32 @@ describe('stopping', () => {
     client.close();
   });
 
-  it('aborts jobs that outlast --shutdown-timeout; one that honours the abort ends, and the exit is 0', async () => {
-    worker = spawnCli(['run', '--servers', gearmand.address, '--jobs', jobs, '--prefix', 'late-', '--shutdown-timeout', '1', '--abilities', 'sleepy']);
+  /** A 60 s job of `ability`, then SIGTERM with --shutdown-timeout 1: the worker's exit and lines. */
+  async function drainPastShutdownTimeout(prefix: string, ability: string): Promise<{ code: number | null; lines: LogLine[] }> {
+    worker = spawnCli(['run', '--servers', gearmand.address, '--jobs', jobs, '--prefix', prefix, '--shutdown-timeout', '1', '--abilities', ability]);
     await worker.waitForLog(isFullyRegistered);
     const client = clientFor(gearmand);
-    void client.submit('late-sleepy', JSON.stringify({ ms: 60_000 })).catch(() => undefined);
+    void client.submit(prefix + ability, JSON.stringify({ ms: 60_000 })).catch(() => undefined);
     await worker.waitForLog((line) => line.msg === 'job started');
     worker.kill('SIGTERM');
-    const exit = await worker.exited;
-    // The sleepy job honours its signal: it ends within the grace period, so nothing is abandoned.
-    expect(exit.code).toBe(0);
-    expect(worker.lines.some((line) => line.msg === 'shutdown timeout reached: aborting running jobs')).toBe(true);
+    const { code } = await worker.exited;
     client.close();
+    return { code, lines: worker.lines };
+  }
+
+  it('aborts jobs that outlast --shutdown-timeout; one that honours the abort ends, and the exit is 0', async () => {
+    const { code, lines } = await drainPastShutdownTimeout('late-', 'sleepy');
+    // The sleepy job honours its signal: it ends within the grace period, so nothing is abandoned.
+    expect(code).toBe(0);
+    expect(lines.some((line) => line.msg === 'shutdown timeout reached: aborting running jobs')).toBe(true);
   });
 
   it('exits 1 when a job ignores the abort after --shutdown-timeout, and gearmand gets the job back', async () => {
-    worker = spawnCli(['run', '--servers', gearmand.address, '--jobs', jobs, '--prefix', 'stub-', '--shutdown-timeout', '1', '--abilities', 'stubborn']);
-    await worker.waitForLog(isFullyRegistered);
-    const client = clientFor(gearmand);
-    void client.submit('stub-stubborn', JSON.stringify({ ms: 60_000 })).catch(() => undefined);
-    await worker.waitForLog((line) => line.msg === 'job started');
-    worker.kill('SIGTERM');
-    const exit = await worker.exited;
-    expect(exit.code).toBe(1);
-    expect(worker.lines.find((line) => line.msg === 'jobs did not end after their abort: abandoning them (gearmand requeues them)')).toMatchObject({ abandoned: 1 });
-    const { serverStatus } = await import('../../src/gearman/admin.js');
+    const { code, lines } = await drainPastShutdownTimeout('stub-', 'stubborn');
+    expect(code).toBe(1);
+    expect(lines.find((line) => line.msg === 'jobs did not end after their abort: abandoning them (gearmand requeues them)')).toMatchObject({ abandoned: 1 });
     const status = await serverStatus({ host: '127.0.0.1', port: gearmand.port });
     expect(status.find((entry) => entry.function === 'stub-stubborn')).toMatchObject({ queued: 1, running: 0 });
-    client.close();
   }, 20_000);
 
   it('SIGTSTP stops taking jobs while staying connected; SIGCONT resumes', async () => {
@@ -292,7 +291,6 @@ describe('stopping', () => {
       return result;
     });
     // While quiet, nothing starts (a round trip through gearmand proves the job is queued, not taken).
-    const { serverStatus } = await import('../../src/gearman/admin.js');
     const status = await serverStatus({ host: '127.0.0.1', port: gearmand.port });
     expect(status.find((entry) => entry.function === 'tstp-record')).toMatchObject({ availableWorkers: 1 });
     expect(done).toBe(false);
@@ -387,7 +385,6 @@ describe('recycling limits exit 111', () => {
     expect(worker.lines.filter(completedLine)).toHaveLength(50);
     expect(worker.lines.filter((line) => line.msg === 'job started')).toHaveLength(50);
     expect(worker.lines.find((line) => line.msg === 'worker draining')?.reason).toBe('recycling: max-job-count of 50 reached');
-    const { serverStatus } = await import('../../src/gearman/admin.js');
     const status = await serverStatus({ host: '127.0.0.1', port: gearmand.port });
     expect(status.find((entry) => entry.function === 'count-record')?.queued).toBe(30);
   });
