@@ -4,7 +4,8 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DipError, compareCodePoints, isUuid, lastUuid } from './util.js';
 
-const METS_NAME = /^METS\..*\.xml$/;
+/** A DIP's METS file name, as AtoM looks for it at the DIP root. */
+export const METS_NAME = /^METS\..*\.xml$/;
 
 /** The first `METS.*.xml` at the DIP root, by name. It must be a file inside the DIP. */
 export async function findMetsFile(dipDir: string, dipName: string): Promise<string> {

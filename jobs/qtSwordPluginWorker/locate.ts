@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { METS_NAME } from './dip.js';
 import type { DipPayload } from './payload.js';
 import type { DipSettings } from './settings.js';
 import { DipError, removeTree, throwIfAborted } from './util.js';
@@ -22,8 +23,6 @@ export interface LocatedDip {
   source: { kind: 'location' | 'upload'; value: string };
   cleanup(): Promise<void>;
 }
-
-const METS_NAME = /^METS\..*\.xml$/;
 
 export async function locateDip(
   payload: DipPayload,
