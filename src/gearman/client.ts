@@ -32,7 +32,12 @@ export interface BackgroundSubmission {
 }
 
 export class ClientError extends Error {
-  override readonly name = 'ClientError';
+  override readonly name: string = 'ClientError';
+}
+
+/** The server refused the submission (an ERROR packet): another server would refuse it too. */
+export class JobServerRefusedError extends ClientError {
+  override readonly name = 'JobServerRefusedError';
 }
 
 interface PendingSubmission {
@@ -125,7 +130,7 @@ class ClientLink {
         // An ERROR answers the oldest outstanding request (OPTION_REQ errors are harmless).
         const message = `${args[0]!.toString()}: ${args[1]!.toString()}`;
         const pending = this.awaitingCreated.shift();
-        pending?.reject(new ClientError(`job server ${this.name} answered ERROR ${message}`));
+        pending?.reject(new JobServerRefusedError(`job server ${this.name} answered ERROR ${message}`));
         return;
       }
       default:
@@ -212,7 +217,7 @@ export class GearmanClient {
         const handle = await link.submit(fn, unique, payload, options, follower);
         return { link, handle, unique };
       } catch (error) {
-        if (error instanceof ClientError && error.message.includes('answered ERROR')) throw error;
+        if (error instanceof JobServerRefusedError) throw error;
         errors.push(`${link.name}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
