@@ -7,8 +7,11 @@ import { DipError, compareCodePoints, isUuid, lastUuid } from './util.js';
 /** A DIP's METS file name, as AtoM looks for it at the DIP root. */
 export const METS_NAME = /^METS\..*\.xml$/;
 
-/** The first `METS.*.xml` at the DIP root, by name. It must be a file inside the DIP. */
-export async function findMetsFile(dipDir: string, dipName: string): Promise<string> {
+/**
+ * The first `METS.*.xml` at the DIP root, by name: its real path and size. It must be a file
+ * inside the DIP.
+ */
+export async function findMetsFile(dipDir: string, dipName: string): Promise<{ path: string; size: number }> {
   let entries: Dirent[];
   try {
     entries = await readdir(dipDir, { withFileTypes: true });
@@ -26,8 +29,9 @@ export async function findMetsFile(dipDir: string, dipName: string): Promise<str
   if (real === undefined || !isInside(real, dipDir)) {
     throw new DipError(`METS file ${first} is a link that leads outside the DIP ${dipName}`);
   }
-  if (!(await stat(real)).isFile()) throw new DipError(`METS file ${first} is not a regular file`);
-  return real;
+  const info = await stat(real);
+  if (!info.isFile()) throw new DipError(`METS file ${first} is not a regular file`);
+  return { path: real, size: info.size };
 }
 
 export interface AipIdentity {

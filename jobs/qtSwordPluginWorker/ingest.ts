@@ -1,5 +1,4 @@
 // The DIP ingest, start to finish: locate, parse, map, write. Loaded lazily by index.ts.
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobContext } from '../../src/types.js';
 import { csvHeader, csvRecord, rowFor } from './csv.js';
@@ -38,9 +37,8 @@ export async function ingestDip(payload: DipPayload, ctx: JobContext): Promise<D
   const located = await locateDip(payload, settings, signal);
   try {
     log.info({ dip: located.dipName, source: located.source.kind, extracted: located.extracted }, 'DIP located');
-    const metsPath = await findMetsFile(located.dipDir, located.dipName);
+    const { path: metsPath, size: metsBytes } = await findMetsFile(located.dipDir, located.dipName);
     const aip = aipIdentity(located.dipName, path.basename(metsPath));
-    const metsBytes = (await stat(metsPath)).size;
     let lastParseLog = Date.now();
     const model = await parseMets(metsPath, {
       signal,
