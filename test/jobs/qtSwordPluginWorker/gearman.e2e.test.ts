@@ -3,86 +3,26 @@
 // project's Gearman client. Checks results, WORK_STATUS progress, failure reasons
 // (WORK_WARNING + WORK_FAIL), that the worker keeps serving after hostile input, what is written
 // where, and the worker's peak RSS on a 10,000-file DIP, read from /proc from the outside.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GearmanClient, type JobOutcome } from '../../../src/gearman/client.js';
-import { trackChild } from '../../harness/cleanup.js';
 import { type Gearmand, startGearmand } from '../../harness/gearmand.js';
+import { type SpawnedWorker, isConnected, repoRoot, spawnCli, tempDir } from '../../harness/worker.js';
 import { type GenFile, generateDip } from './dipGenerator.js';
 import { DIP_FORMAT, listTree, parseCsv } from './helpers.js';
 import { writeZip, zipFolder } from './zipper.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const cli = path.join(repoRoot, 'bin', 'atom-worker');
 const FN = 'qtSwordPluginWorker';
 const PEAK_RSS_LIMIT_KB = 150 * 1024;
 
-type LogLine = Record<string, unknown> & { msg?: string };
-
-/** The worker child, its JSON log lines, and waiting on them (no sleeps). */
-class WorkerProcess {
-  readonly lines: LogLine[] = [];
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private partial = '';
-  private waiters: { test: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
-
-  constructor(readonly child: ChildProcess) {
-    child.stdout?.setEncoding('utf8');
-    child.stderr?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => this.onData(chunk));
-    child.stderr?.on('data', (chunk: string) => (this.stderr += chunk));
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  get pid(): number {
-    if (this.child.pid === undefined) throw new Error('worker did not start');
-    return this.child.pid;
-  }
-
-  private onData(chunk: string): void {
-    this.partial += chunk;
-    for (let nl = this.partial.indexOf('\n'); nl >= 0; nl = this.partial.indexOf('\n')) {
-      const text = this.partial.slice(0, nl);
-      this.partial = this.partial.slice(nl + 1);
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        continue;
-      }
-      this.lines.push(line);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.test(line)) return true;
-        w.resolve(line);
-        return false;
-      });
-    }
-  }
-
-  waitForLog(test: (l: LogLine) => boolean): Promise<LogLine> {
-    const seen = this.lines.find(test);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ test, resolve });
-      void this.exited.then(({ code, signal }) =>
-        reject(new Error(`worker exited (${code ?? signal}) before the awaited log line; stderr: ${this.stderr}`)),
-      );
-    });
-  }
-
-  /** Peak and current resident set size (kB) from /proc/<pid>/status. */
-  memoryKb(): { hwm: number; rss: number } {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    return { hwm: field('VmHWM'), rss: field('VmRSS') };
-  }
+/** Peak and current resident set size (kB) of a process, from /proc/<pid>/status. */
+function memoryKb(pid: number): { hwm: number; rss: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { hwm: field('VmHWM'), rss: field('VmRSS') };
 }
 
 interface Submitted {
@@ -93,7 +33,7 @@ interface Submitted {
 
 let gearmand: Gearmand;
 let client: GearmanClient;
-let worker: WorkerProcess;
+let worker: SpawnedWorker;
 let root: string;
 let deposit: string;
 let output: string;
@@ -146,7 +86,7 @@ beforeAll(async () => {
   if (!existsSync(path.join(repoRoot, 'dist', 'jobs', FN, 'index.js'))) {
     throw new Error('the worker is not built: run `npx tsc -p .` (npm test builds before vitest)');
   }
-  root = await mkdtemp(path.join(os.tmpdir(), 'dip-e2e-'));
+  root = tempDir({}, 'dip-e2e-');
   deposit = path.join(root, 'deposit');
   output = path.join(root, 'output');
   temp = path.join(root, 'tmp');
@@ -166,25 +106,18 @@ beforeAll(async () => {
   );
   gearmand = await startGearmand();
   // The working directory is the sandbox, so any state the worker keeps by default stays inside.
-  const child = trackChild(
-    spawn(process.execPath, [cli, 'run', '--servers', gearmand.address, '--config', config, '--log-format', 'json', '--abilities', FN], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  worker = new WorkerProcess(child);
-  await worker.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('connected to job server'));
+  worker = spawnCli(['run', '--servers', gearmand.address, '--config', config, '--log-format', 'json', '--abilities', FN], { cwd: root });
+  await worker.waitForLog(isConnected);
   client = new GearmanClient([{ host: gearmand.host, port: gearmand.port }]);
 });
 
 afterAll(async () => {
   client?.close();
   if (worker && worker.child.exitCode === null && worker.child.signalCode === null) {
-    worker.child.kill('SIGKILL');
+    worker.kill('SIGKILL');
     await worker.exited;
   }
   await gearmand?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
 });
 
 describe('qtSwordPluginWorker through gearmand', () => {
@@ -342,11 +275,11 @@ describe('qtSwordPluginWorker through gearmand', () => {
         dmd: i % 50 === 0 ? [{ dc: { title: `Titled ${i}`, subject: ['a', 'b'] } }] : undefined,
       }));
       const dip = await generateDip(deposit, { name: 'big', files, objectsDmd: [{ dc: { title: 'Big accession' } }] });
-      const startKb = worker.memoryKb();
+      const startKb = memoryKb(worker.pid);
 
       const s = await submit(byLocation(dip.dipName));
       const result = resultOf(s);
-      const { hwm } = worker.memoryKb();
+      const { hwm } = memoryKb(worker.pid);
       console.log(
         `10k DIP through gearmand: worker VmHWM ${(hwm / 1024).toFixed(0)} MiB (RSS before the job ${(startKb.rss / 1024).toFixed(0)} MiB), ${s.status.length} WORK_STATUS packets`,
       );
@@ -367,7 +300,7 @@ describe('qtSwordPluginWorker through gearmand', () => {
   );
 
   it('stops on SIGTERM with exit code 0', async () => {
-    worker.child.kill('SIGTERM');
+    worker.kill('SIGTERM');
     const { code, signal } = await worker.exited;
     expect({ code, signal }).toEqual({ code: 0, signal: null });
   });
