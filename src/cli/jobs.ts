@@ -93,10 +93,10 @@ async function withReader(flags: JobsFlags, write: boolean, action: (reader: Jou
   }
 }
 
-/** A row for output, with a note when its worker is gone without ending it. */
-export function describeRow(row: JournalRow, host = hostname()): JournalRow & { worker_gone?: boolean } {
-  if (row.status === 'running' && row.host === host && !processAlive(row.pid)) return { ...row, worker_gone: true };
-  return row;
+/** Rows for output, with a note on each running one whose worker is gone without ending it. */
+function describeRows(rows: readonly JournalRow[]): Array<JournalRow & { worker_gone?: boolean }> {
+  const host = hostname();
+  return rows.map((row) => (row.status === 'running' && row.host === host && !processAlive(row.pid) ? { ...row, worker_gone: true } : row));
 }
 
 function badTime(flag: string, error: unknown): number {
@@ -111,14 +111,14 @@ function listJobs(reader: JournalReader, flags: JobsFlags): number {
   } catch (error) {
     return badTime('--since', error);
   }
-  const rows = reader
-    .list({
+  const rows = describeRows(
+    reader.list({
       ...(flags.status ? { status: flags.status } : {}),
       ...(flags.function ? { function: flags.function } : {}),
       ...(since !== undefined ? { since } : {}),
       ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
-    })
-    .map((row) => describeRow(row));
+    }),
+  );
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
@@ -148,7 +148,7 @@ function listJobs(reader: JournalReader, flags: JobsFlags): number {
 }
 
 function showJob(reader: JournalReader, key: string, flags: JobsFlags): number {
-  const rows = reader.show(key).map((row) => describeRow(row));
+  const rows = describeRows(reader.show(key));
   if (rows.length === 0) {
     process.stderr.write(`atom-worker jobs show: no journalled job with id, handle or unique "${key}"\n`);
     return 1;
