@@ -1,11 +1,12 @@
 // Test helpers: a recording JobContext, a job runner and an RFC 4180 CSV reader.
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
+import { afterEach, beforeEach } from 'vitest';
 import job, { PayloadSchema } from '../../../jobs/qtSwordPluginWorker/index.js';
 import type { DipResult } from '../../../jobs/qtSwordPluginWorker/index.js';
 import type { JobContext } from '../../../src/types.js';
+import { tempDir } from '../../harness/worker.js';
 
 export const DIP_FORMAT = 'http://purl.org/net/sword-types/METSArchivematicaDIP';
 
@@ -48,11 +49,10 @@ export interface Sandbox {
 }
 
 export async function sandbox(extra: Record<string, unknown> = {}): Promise<Sandbox> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'dip-test-'));
+  const root = tempDir({}, 'dip-test-');
   const deposit = path.join(root, 'deposit');
   const output = path.join(root, 'output');
   const temp = path.join(root, 'tmp');
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(deposit);
   await mkdir(temp);
   return {
@@ -63,6 +63,18 @@ export async function sandbox(extra: Record<string, unknown> = {}): Promise<Sand
     settings: { sword_deposit_dir: deposit, dip_output_dir: output, temp_dir: temp, ...extra },
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
+}
+
+/** A fresh sandbox for every test of the file (or describe block) this is called in. */
+export function sandboxEach(): Sandbox {
+  const box = {} as Sandbox;
+  beforeEach(async () => {
+    Object.assign(box, await sandbox());
+  });
+  afterEach(async () => {
+    await box.cleanup();
+  });
+  return box;
 }
 
 /** Parse RFC 4180 CSV into records of strings. */

@@ -4,18 +4,12 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, symlink, truncate, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateDip } from './dipGenerator.js';
-import { DIP_FORMAT, type Sandbox, listTree, readManifest, readRows, recordingContext, runJob, sandbox } from './helpers.js';
+import { DIP_FORMAT, listTree, readManifest, readRows, recordingContext, runJob, sandboxEach } from './helpers.js';
 import { renameEntry, writeZip, zipBuffer, zipFolder } from './zipper.js';
 
-let box: Sandbox;
-beforeEach(async () => {
-  box = await sandbox();
-});
-afterEach(async () => {
-  await box.cleanup();
-});
+const box = sandboxEach();
 
 const byLocation = (location: string) => ({ id: 1, name: 'T', format: DIP_FORMAT, location });
 const byUpload = (filename: string, extra: Record<string, unknown> = {}) => ({

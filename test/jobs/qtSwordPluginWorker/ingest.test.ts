@@ -4,27 +4,20 @@ import { statSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateDip } from './dipGenerator.js';
 import {
   DIP_FORMAT,
-  type Sandbox,
   flatten,
   listTree,
   readManifest,
   readRows,
   recordingContext,
   runJob,
-  sandbox,
+  sandboxEach,
 } from './helpers.js';
 
-let box: Sandbox;
-beforeEach(async () => {
-  box = await sandbox();
-});
-afterEach(async () => {
-  await box.cleanup();
-});
+const box = sandboxEach();
 
 const payloadFor = (dipName: string, extra: Record<string, unknown> = {}) => ({
   id: 42,

@@ -5,16 +5,15 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DIP_FORMAT,
-  type Sandbox,
   flatten,
   readManifest,
   readRows,
   recordingContext,
   runJob,
-  sandbox,
+  sandboxEach,
 } from './helpers.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -63,13 +62,7 @@ async function fixtureDip(
 }
 
 describe.skipIf(!haveFixtures)('real Archivematica METS', () => {
-  let box: Sandbox;
-  beforeEach(async () => {
-    box = await sandbox();
-  });
-  afterEach(async () => {
-    await box.cleanup();
-  });
+  const box = sandboxEach();
 
   const ingest = async (file: string, options: { omitAccessFor?: number[]; slug?: string; settings?: Record<string, unknown> } = {}) => {
     const dip = await fixtureDip(box.deposit, file, options);
