@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import type { GearmanClient, JobOutcome, Priority } from '../gearman/client.js';
 import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
-import { readPayloadArgument } from './exec.js';
+import { EX_JOB_FAILED, readPayloadArgument } from './exec.js';
 import { addConnectionOptions } from './options.js';
 
 interface SubmitFlags extends ConfigFlags {
@@ -18,8 +18,6 @@ interface SubmitFlags extends ConfigFlags {
   json?: boolean;
   rawName?: boolean;
 }
-
-export const EX_JOB_FAILED = 1;
 
 export function registerSubmit(program: Command): void {
   const command = program
