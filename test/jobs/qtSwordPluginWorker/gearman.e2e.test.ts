@@ -12,7 +12,7 @@ import { GearmanClient, type JobOutcome } from '../../../src/gearman/client.js';
 import { type Gearmand, startGearmand } from '../../harness/gearmand.js';
 import { type SpawnedWorker, isConnected, repoRoot, spawnCli, tempDir } from '../../harness/worker.js';
 import { type GenFile, generateDip } from './dipGenerator.js';
-import { DIP_FORMAT, listTree, parseCsv } from './helpers.js';
+import { DIP_FORMAT, csvRows, listTree } from './helpers.js';
 import { writeZip, zipFolder } from './zipper.js';
 
 const FN = 'qtSwordPluginWorker';
@@ -305,9 +305,3 @@ describe('qtSwordPluginWorker through gearmand', () => {
     expect({ code, signal }).toEqual({ code: 0, signal: null });
   });
 });
-
-function csvRows(text: string): Record<string, string>[] {
-  const [header, ...records] = parseCsv(text);
-  if (header === undefined) return [];
-  return records.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
-}

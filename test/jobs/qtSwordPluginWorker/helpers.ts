@@ -126,11 +126,16 @@ export function parseCsv(text: string): string[][] {
   return records;
 }
 
-/** descriptions.csv as objects keyed by column. */
-export async function readRows(packageDir: string): Promise<Record<string, string>[]> {
-  const [header, ...rows] = parseCsv(await readFile(path.join(packageDir, 'descriptions.csv'), 'utf8'));
+/** CSV text as objects keyed by the header's columns. */
+export function csvRows(text: string): Record<string, string>[] {
+  const [header, ...rows] = parseCsv(text);
   if (!header) throw new Error('empty CSV');
   return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
+}
+
+/** descriptions.csv as objects keyed by column. */
+export async function readRows(packageDir: string): Promise<Record<string, string>[]> {
+  return csvRows(await readFile(path.join(packageDir, 'descriptions.csv'), 'utf8'));
 }
 
 export async function readManifest(packageDir: string): Promise<Manifest> {
