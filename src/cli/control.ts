@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { type ControlCommand, controlAll, runDirCandidates } from '../ops/control.js';
 import { exitCodeOf } from './exitCodes.js';
-import { positiveInteger } from './options.js';
+import { addLocalConfigOptions, positiveInteger } from './options.js';
 
 interface ControlFlags extends ConfigFlags {
   pid?: number;
@@ -12,9 +12,7 @@ interface ControlFlags extends ConfigFlags {
 }
 
 export function addRunDirOptions(command: Command): Command {
-  return command
-    .option('-c, --config <file>', 'configuration file (for atom_worker.run_dir)')
-    .option('--env <section>', 'config section merged over `all:`', 'worker')
+  return addLocalConfigOptions(command, 'atom_worker.run_dir')
     .option('--run-dir <dir>', 'folder of the control sockets (default: run_dir, else var/run under the working dir)');
 }
 

@@ -4,7 +4,7 @@ import { type Command, Option } from 'commander';
 import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { JOURNAL_STATUSES, JournalReader, type JournalRow, type JournalStatus, processAlive } from '../journal/journal.js';
 import { exitCodeOf } from './exitCodes.js';
-import { positiveInteger } from './options.js';
+import { addLocalConfigOptions, positiveInteger } from './options.js';
 import { formatDuration, formatTable, parseTimeArgument } from './table.js';
 
 interface JobsFlags extends ConfigFlags {
@@ -18,9 +18,7 @@ interface JobsFlags extends ConfigFlags {
 }
 
 function addJournalOptions(command: Command): Command {
-  return command
-    .option('-c, --config <file>', 'configuration file (for atom_worker.journal_path)')
-    .option('--env <section>', 'config section merged over `all:`', 'worker')
+  return addLocalConfigOptions(command, 'atom_worker.journal_path')
     .option('--journal <path>', 'the journal file (default: journal_path, else var/atom-worker-journal.sqlite)');
 }
 

@@ -29,6 +29,13 @@ export function addConnectionOptions(command: Command): Command {
     .addHelpText('after', `\nThe configuration file defaults to ${DEFAULT_CONFIG_FILE} in the working directory.`);
 }
 
+/** --config and --env for the verbs that read only this machine's settings (journal, run dir). */
+export function addLocalConfigOptions(command: Command, purpose: string): Command {
+  return command
+    .option('-c, --config <file>', `configuration file (for ${purpose})`)
+    .option('--env <section>', 'config section merged over `all:`', DEFAULT_ENV);
+}
+
 /** --jobs, --prefix and the ability selection: what decides the registered function names. */
 export function addJobOptions(command: Command): Command {
   return command
