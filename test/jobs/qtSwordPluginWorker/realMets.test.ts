@@ -4,8 +4,8 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../harness/worker.js';
 import {
   DIP_FORMAT,
   flatten,
@@ -16,7 +16,6 @@ import {
   sandboxEach,
 } from './helpers.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const fixtures = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'mets');
 const haveFixtures = existsSync(fixtures);
 if (!haveFixtures) console.log(`Skipping real METS tests: ${fixtures} does not exist`);
