@@ -68,9 +68,8 @@ export function premisVersionOf(uri: string): 2 | 3 | undefined {
 export class PathStack {
   private readonly names: string[] = [];
 
-  push(local: string): string {
+  push(local: string): void {
     this.names.push(local);
-    return this.names.join('/');
   }
 
   /** The path of an element about to be opened, without pushing it. */
@@ -82,9 +81,5 @@ export class PathStack {
     const path = this.names.join('/');
     this.names.pop();
     return path;
-  }
-
-  get length(): number {
-    return this.names.length;
   }
 }
