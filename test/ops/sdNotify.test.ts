@@ -1,7 +1,5 @@
 // sd_notify: a real unix datagram socket receives a real worker's messages, in order; and the
 // watchdog pings only while the event loop is healthy.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { UnixDgramSocket } from 'unix-dgram';
@@ -10,6 +8,7 @@ import { GearmanClient } from '../../src/gearman/client.js';
 import { startSdNotify, statusLine, watchdogUsec } from '../../src/ops/sdNotify.js';
 import type { WorkerState } from '../../src/runtime/worker.js';
 import { type Gearmand, startGearmand } from '../harness/gearmand.js';
+import { tempDir } from '../harness/worker.js';
 import { startWorker } from './helpers.js';
 
 const unix = createRequire(import.meta.url)('unix-dgram') as typeof import('unix-dgram');
@@ -26,7 +25,7 @@ describe('sd_notify from a real worker', () => {
 
   beforeAll(async () => {
     gearmand = await startGearmand();
-    socketPath = path.join(mkdtempSync(path.join(tmpdir(), 'atom-worker-notify-')), 'notify.sock');
+    socketPath = path.join(tempDir({}, 'atom-worker-notify-'), 'notify.sock');
     socket = unix.createSocket('unix_dgram', (message) => {
       const text = message.toString();
       messages.push(text);
