@@ -144,6 +144,6 @@ async function scanObjects(
 }
 
 /** Whether `real` is strictly inside `dir` (both real paths). */
-export function isInside(real: string, dir: string): boolean {
+function isInside(real: string, dir: string): boolean {
   return real.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
 }

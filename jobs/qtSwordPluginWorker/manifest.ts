@@ -8,7 +8,7 @@ import type { LocatedDip } from './locate.js';
 import type { MappedDip } from './map.js';
 import type { MetsModel } from './mets/model.js';
 
-export const MANIFEST_FORMAT = 'atom-worker/archivematica-dip-import';
+const MANIFEST_FORMAT = 'atom-worker/archivematica-dip-import';
 
 export interface ManifestInput {
   payload: DipPayload;

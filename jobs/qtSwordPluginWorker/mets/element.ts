@@ -3,8 +3,8 @@ import type { SaxesAttributeNS } from 'saxes';
 
 export const METS_NS = 'http://www.loc.gov/METS/';
 export const XLINK_NS = 'http://www.w3.org/1999/xlink';
-export const PREMIS_V2_NS = 'info:lc/xmlns/premis-v2';
-export const PREMIS_V3_NS = 'http://www.loc.gov/premis/v3';
+const PREMIS_V2_NS = 'info:lc/xmlns/premis-v2';
+const PREMIS_V3_NS = 'http://www.loc.gov/premis/v3';
 
 export interface El {
   readonly uri: string;

@@ -134,8 +134,8 @@ export class FileSecReader implements SubtreeReader {
   }
 }
 
-export const NORMATIVE_LABEL = 'Normative Directory Structure';
-export const HIERARCHICAL_LABEL = 'Hierarchical';
+const NORMATIVE_LABEL = 'Normative Directory Structure';
+const HIERARCHICAL_LABEL = 'Hierarchical';
 
 interface OpenDiv {
   node: DivNode;
