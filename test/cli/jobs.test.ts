@@ -1,11 +1,10 @@
 // `atom-worker jobs clear` on a terminal asks first; `jobs show` and `list` read a journal written by
 // the journal writer (the end-to-end runs are in submit.test.ts and journal/crash.test.ts).
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JournalWriter } from '../../src/journal/journal.js';
-import { cliPath, runCommand, tempDir } from '../harness/worker.js';
-import { cli } from '../ops/helpers.js';
+import { tempDir } from '../harness/worker.js';
+import { cli, cliOnTerminal, haveScript } from '../ops/helpers.js';
 
 function journalWith(count: number): { dir: string; file: string } {
   const dir = tempDir();
@@ -19,18 +18,16 @@ function journalWith(count: number): { dir: string; file: string } {
   return { dir, file };
 }
 
-const haveScript = !spawnSync('script', ['--version']).error;
-
 describe('atom-worker jobs', () => {
-  it.skipIf(!haveScript)('clear asks on a terminal: "n" keeps the rows, "y" deletes them', async () => {
+  it.skipIf(!haveScript())('clear asks on a terminal: "n" keeps the rows, "y" deletes them', async () => {
     const { dir, file } = journalWith(3);
-    const command = `${process.execPath} ${cliPath} jobs clear --journal ${file}`;
-    const no = await runCommand('script', ['-qec', command, '/dev/null'], { cwd: dir, input: 'n\n', timeoutMs: 30_000 });
+    const command = `jobs clear --journal ${file}`;
+    const no = await cliOnTerminal(command, { cwd: dir, input: 'n\n' });
     expect(no.stdout).toContain('Delete 3 ended job(s) from the journal? [y/N]');
     expect(no.stdout).toContain('nothing deleted');
     expect(no.status).toBe(1);
     expect(JSON.parse((await cli(['jobs', 'list', '--json', '--journal', file])).stdout)).toHaveLength(3);
-    const yes = await runCommand('script', ['-qec', command, '/dev/null'], { cwd: dir, input: 'y\n', timeoutMs: 30_000 });
+    const yes = await cliOnTerminal(command, { cwd: dir, input: 'y\n' });
     expect(yes.stdout).toContain('deleted 3 job(s)');
     expect(yes.status).toBe(0);
     expect(JSON.parse((await cli(['jobs', 'list', '--json', '--journal', file])).stdout)).toHaveLength(0);

@@ -1,11 +1,10 @@
 // `atom-worker status` against two real job servers: admin `status` and `workers` merged, our
 // functions marked, workers listed by client id; and `submit` on a terminal draws a progress bar.
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GearmanClient } from '../../src/gearman/client.js';
 import { type Gearmand, startGearmand } from '../harness/gearmand.js';
-import { cliPath, runCommand, spawnCli, tempDir } from '../harness/worker.js';
-import { cli, type OpsWorker, startWorker, stopWorker } from '../ops/helpers.js';
+import { spawnCli, tempDir } from '../harness/worker.js';
+import { cli, cliOnTerminal, haveScript, type OpsWorker, startWorker, stopWorker } from '../ops/helpers.js';
 
 describe('atom-worker status (servers view)', () => {
   let first: Gearmand;
@@ -67,11 +66,8 @@ describe('atom-worker status (servers view)', () => {
     expect((await watcher.exited).code).toBe(0);
   });
 
-  const haveScript = !spawnSync('script', ['--version']).error;
-  it.skipIf(!haveScript)('submit on a terminal draws a progress bar redrawn in place', async () => {
-    // util-linux `script` gives the command a real pseudo-terminal.
-    const command = `${process.execPath} ${cliPath} submit atomWorkerTest '{"steps":4,"sleepMs":200}' --servers ${first.address},${second.address} --prefix st-`;
-    const result = await runCommand('script', ['-qec', command, '/dev/null'], { cwd: dir, timeoutMs: 30_000 });
+  it.skipIf(!haveScript())('submit on a terminal draws a progress bar redrawn in place', async () => {
+    const result = await cliOnTerminal(`submit atomWorkerTest '{"steps":4,"sleepMs":200}' --servers ${first.address},${second.address} --prefix st-`, { cwd: dir });
     expect(result.status).toBe(0);
     // One redraw (carriage return, clear line, bar) per WORK_STATUS.
     expect(result.stdout.split('\r\x1b[K[').length - 1).toBe(4);

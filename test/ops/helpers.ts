@@ -1,11 +1,22 @@
 // Helpers for the operations tests: run a CLI verb to completion, start a worker with its journal and
 // run dir in a temp folder.
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Gearmand } from '../harness/gearmand.js';
 import { cliPath, type CommandResult, isConnected, runCommand, type SpawnedWorker, spawnCli, tempDir } from '../harness/worker.js';
 
 export function cli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CommandResult> {
   return runCommand(process.execPath, [cliPath, ...args], { timeoutMs: 30_000, cwd: tempDir(), ...options });
+}
+
+/** Whether util-linux `script`, which gives a command a real pseudo-terminal, is installed. */
+export function haveScript(): boolean {
+  return !spawnSync('script', ['--version']).error;
+}
+
+/** Run the CLI with `args` (a shell command line) on a pseudo-terminal; what it wrote there comes back as stdout. */
+export function cliOnTerminal(args: string, options: { cwd: string; input?: string }): Promise<CommandResult> {
+  return runCommand('script', ['-qec', `${process.execPath} ${cliPath} ${args}`, '/dev/null'], { timeoutMs: 30_000, ...options });
 }
 
 export interface OpsWorker {
