@@ -78,7 +78,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   ]);
 }
 
-export async function check(flags: CheckFlags): Promise<number> {
+async function check(flags: CheckFlags): Promise<number> {
   let prepared;
   try {
     prepared = await prepare(flags);

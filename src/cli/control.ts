@@ -11,7 +11,7 @@ interface ControlFlags extends ConfigFlags {
   json?: boolean;
 }
 
-export function addRunDirOptions(command: Command): Command {
+function addRunDirOptions(command: Command): Command {
   return addLocalConfigOptions(command, 'atom_worker.run_dir')
     .option('--run-dir <dir>', 'folder of the control sockets (default: run_dir, else var/run under the working dir)');
 }
@@ -42,7 +42,7 @@ export function registerControl(program: Command): void {
   }
 }
 
-export async function controlVerb(command: ControlCommand, flags: ControlFlags): Promise<number> {
+async function controlVerb(command: ControlCommand, flags: ControlFlags): Promise<number> {
   const runDirs = resolveRunDirs(flags);
   if (typeof runDirs === 'number') return runDirs;
   const results = (await controlAll(runDirs, command, flags.pid)).filter((result) => !result.stale);

@@ -44,7 +44,7 @@ export function registerService(program: Command): void {
     });
 }
 
-export function unitOptions(flags: ServiceFlags): UnitOptions | number {
+function unitOptions(flags: ServiceFlags): UnitOptions | number {
   const workingDir = path.resolve(flags.workingDir ?? process.cwd());
   const configPath = path.resolve(workingDir, flags.config ?? DEFAULT_CONFIG_FILE);
   let shutdownTimeoutS = DEFAULT_SHUTDOWN_TIMEOUT_S;

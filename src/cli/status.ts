@@ -59,7 +59,7 @@ export function registerStatus(program: Command): void {
   });
 }
 
-export async function gatherClusterStatus(flags: StatusFlags): Promise<ClusterStatus> {
+async function gatherClusterStatus(flags: StatusFlags): Promise<ClusterStatus> {
   const prepared = await prepare(flags);
   const ours = new Set(prepared.registrations.map((registration) => registration.functionName));
   const byFunction = new Map<string, FunctionRow>();
@@ -97,7 +97,7 @@ export async function gatherClusterStatus(flags: StatusFlags): Promise<ClusterSt
   return { servers, functions, workers };
 }
 
-export function renderClusterStatus(status: ClusterStatus): string {
+function renderClusterStatus(status: ClusterStatus): string {
   const out: string[] = [];
   out.push(formatTable(['SERVER', 'STATUS'], status.servers.map((server) => [server.server, server.ok ? 'ok' : `DOWN: ${server.error}`])));
   out.push('');
@@ -119,7 +119,7 @@ export function renderClusterStatus(status: ClusterStatus): string {
   return `${out.join('\n')}\n`;
 }
 
-export function renderLocalStatus(workers: readonly LocalWorkerStatus[], now = Date.now()): string {
+function renderLocalStatus(workers: readonly LocalWorkerStatus[], now = Date.now()): string {
   if (workers.length === 0) return 'no atom-worker running on this machine\n';
   const out: string[] = [];
   out.push(
@@ -166,7 +166,7 @@ async function once(flags: StatusFlags): Promise<{ text: string; json: unknown; 
   return { text: renderClusterStatus(status), json: status, code: status.servers.some((server) => !server.ok) ? EX_UNAVAILABLE : 0 };
 }
 
-export async function statusVerb(flags: StatusFlags): Promise<number> {
+async function statusVerb(flags: StatusFlags): Promise<number> {
   try {
     if (!flags.watch) {
       const result = await once(flags);

@@ -46,13 +46,13 @@ Exit codes: 0 completed, 1 failed or exception, 69 no job server accepted the jo
 }
 
 /** A one-line progress bar, redrawn in place on a terminal. */
-export function progressBar(numerator: number, denominator: number, width = 30): string {
+function progressBar(numerator: number, denominator: number, width = 30): string {
   const fraction = denominator > 0 ? Math.min(1, Math.max(0, numerator / denominator)) : 0;
   const filled = Math.round(fraction * width);
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${numerator}/${denominator} ${Math.round(fraction * 100)}%`;
 }
 
-export async function submitJob(jobName: string, payloadArgument: string | undefined, flags: SubmitFlags): Promise<number> {
+async function submitJob(jobName: string, payloadArgument: string | undefined, flags: SubmitFlags): Promise<number> {
   let settings;
   try {
     settings = resolveSettings(flags);

@@ -62,7 +62,7 @@ CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, started_at);
 CREATE INDEX IF NOT EXISTS jobs_by_started ON jobs (started_at);
 `;
 
-export const FLUSH_INTERVAL_MS = 50;
+const FLUSH_INTERVAL_MS = 50;
 const BUSY_TIMEOUT_MS = 5000;
 
 export interface OpenOptions {

@@ -140,7 +140,7 @@ function serveConnection(socket: net.Socket, target: ControlTarget, log: Logger)
 }
 
 /** Every control socket in the run dirs, with the pid in its name. */
-export function findControlSockets(runDirs: readonly string[]): Array<{ pid: number; socketPath: string }> {
+function findControlSockets(runDirs: readonly string[]): Array<{ pid: number; socketPath: string }> {
   const found: Array<{ pid: number; socketPath: string }> = [];
   for (const dir of runDirs) {
     let names: string[];
@@ -160,7 +160,7 @@ export function findControlSockets(runDirs: readonly string[]): Array<{ pid: num
 export type ControlReply = { ok: true; status: LocalWorkerStatus } | { ok: false; error: string };
 
 /** Send one command to one worker. Rejects with code ECONNREFUSED/ENOENT for a stale socket. */
-export function sendControl(socketPath: string, command: ControlCommand, timeoutMs = 5000): Promise<ControlReply> {
+function sendControl(socketPath: string, command: ControlCommand, timeoutMs = 5000): Promise<ControlReply> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
     let text = '';

@@ -85,7 +85,7 @@ export interface OpsHttpServer {
 }
 
 /** Health: connected to at least one job server, with an event loop that ticks on time. */
-export function healthOf(sources: MetricsSources): { ok: boolean; detail: string } {
+function healthOf(sources: MetricsSources): { ok: boolean; detail: string } {
   const servers = sources.connectedServers();
   const loop = sources.loopHealthy();
   const ok = servers > 0 && loop && sources.state() !== 'stopped';
@@ -93,7 +93,7 @@ export function healthOf(sources: MetricsSources): { ok: boolean; detail: string
 }
 
 /** Ready: registered on a job server and taking (or pausing, not draining) jobs. */
-export function readinessOf(sources: MetricsSources): { ok: boolean; detail: string } {
+function readinessOf(sources: MetricsSources): { ok: boolean; detail: string } {
   const state = sources.state();
   const servers = sources.connectedServers();
   const ok = servers > 0 && (state === 'running' || state === 'quiet');

@@ -29,14 +29,14 @@ function quote(argument: string): string {
  * (docs/benchmarks.md): 10k-file DIP peak RSS 119 → 94 MB at the same speed, and about 23 MB less RSS
  * after 200k trivial jobs with no loss of throughput. `bin/atom-worker` sets the same in its shebang.
  */
-export const NODE_FLAGS = ['--max-semi-space-size=2'] as const;
+const NODE_FLAGS = ['--max-semi-space-size=2'] as const;
 
 function command(options: UnitOptions, verb: string, extra: readonly string[] = []): string {
   return [options.nodePath, ...NODE_FLAGS, options.cliPath, verb, '--config', options.configPath, '--env', options.env, ...extra].map(quote).join(' ');
 }
 
 /** The stop timeout: the drain, the abort grace (5 s), socket closing, and a margin. */
-export function stopTimeoutS(options: Pick<UnitOptions, 'shutdownTimeoutS'>): number {
+function stopTimeoutS(options: Pick<UnitOptions, 'shutdownTimeoutS'>): number {
   return options.shutdownTimeoutS + 30;
 }
 
