@@ -9,14 +9,16 @@ import { VERSION } from '../version.js';
 import { exitCodeOf } from './exitCodes.js';
 import { positiveInteger } from './options.js';
 
+/** As commander hands them over: the options with a default are always set. */
 interface ServiceFlags extends ConfigFlags {
-  user?: string;
+  env: string;
+  user: string;
   group?: string;
-  instances?: number;
+  instances: number;
   workingDir?: string;
-  name?: string;
-  logFile?: string;
-  watchdog?: number;
+  name: string;
+  logFile: string;
+  watchdog: number;
 }
 
 /** bin/atom-worker of this installation (this file is dist/src/cli/service.js). */
@@ -50,7 +52,7 @@ function unitOptions(flags: ServiceFlags): UnitOptions | number {
   let shutdownTimeoutS = DEFAULT_SHUTDOWN_TIMEOUT_S;
   if (existsSync(configPath)) {
     try {
-      const settings = resolveSettings({ config: configPath, env: flags.env ?? DEFAULT_ENV }, { requireServers: false });
+      const settings = resolveSettings({ config: configPath, env: flags.env }, { requireServers: false });
       shutdownTimeoutS = Math.ceil(settings.shutdownTimeoutMs / 1000);
     } catch (error) {
       return exitCodeOf(error);
@@ -61,15 +63,15 @@ function unitOptions(flags: ServiceFlags): UnitOptions | number {
     cliPath: cliPath(),
     workingDir,
     configPath,
-    env: flags.env ?? DEFAULT_ENV,
-    user: flags.user ?? 'www-data',
-    group: flags.group ?? flags.user ?? 'www-data',
-    instances: flags.instances ?? 1,
+    env: flags.env,
+    user: flags.user,
+    group: flags.group ?? flags.user,
+    instances: flags.instances,
     shutdownTimeoutS,
     version: VERSION,
-    logFile: path.resolve(flags.logFile ?? '/var/log/atom-worker.log'),
-    name: flags.name ?? 'atom-worker',
-    watchdogS: flags.watchdog ?? 60,
+    logFile: path.resolve(flags.logFile),
+    name: flags.name,
+    watchdogS: flags.watchdog,
   };
 }
 
