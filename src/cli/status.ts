@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { formatAddress } from '../gearman/address.js';
 import type { ConfigFlags } from '../config/settings.js';
 import { controlAll, type LocalWorkerStatus } from '../ops/control.js';
-import { prepare } from '../runtime/prepare.js';
+import { type Prepared, prepare } from '../runtime/prepare.js';
 import { EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
 import { resolveRunDirs } from './control.js';
 import { addConnectionOptions, addJobOptions, positiveInteger } from './options.js';
@@ -59,8 +59,7 @@ export function registerStatus(program: Command): void {
   });
 }
 
-async function gatherClusterStatus(flags: StatusFlags): Promise<ClusterStatus> {
-  const prepared = await prepare(flags);
+async function gatherClusterStatus(prepared: Prepared, flags: StatusFlags): Promise<ClusterStatus> {
   const ours = new Set(prepared.registrations.map((registration) => registration.functionName));
   const byFunction = new Map<string, FunctionRow>();
   const workers: ClusterStatus['workers'] = [];
@@ -149,8 +148,9 @@ function renderLocalStatus(workers: readonly LocalWorkerStatus[], now = Date.now
   return `${out.join('\n')}\n`;
 }
 
-async function once(flags: StatusFlags): Promise<{ text: string; json: unknown; code: number }> {
-  if (flags.local) {
+/** One report: the local workers' (`prepared` undefined, --local), or the job servers' for `prepared`. */
+async function once(flags: StatusFlags, prepared: Prepared | undefined): Promise<{ text: string; json: unknown; code: number }> {
+  if (prepared === undefined) {
     const runDirs = resolveRunDirs(flags);
     if (typeof runDirs === 'number') return { text: '', json: null, code: runDirs };
     const results = await controlAll(runDirs, 'status');
@@ -162,14 +162,16 @@ async function once(flags: StatusFlags): Promise<{ text: string; json: unknown; 
       code: workers.length === 0 ? EX_UNAVAILABLE : 0,
     };
   }
-  const status = await gatherClusterStatus(flags);
+  const status = await gatherClusterStatus(prepared, flags);
   return { text: renderClusterStatus(status), json: status, code: status.servers.some((server) => !server.ok) ? EX_UNAVAILABLE : 0 };
 }
 
 async function statusVerb(flags: StatusFlags): Promise<number> {
   try {
+    // Settings and job modules once, not again at every --watch redraw; --local needs neither.
+    const prepared = flags.local ? undefined : await prepare(flags);
     if (!flags.watch) {
-      const result = await once(flags);
+      const result = await once(flags, prepared);
       process.stdout.write(flags.json ? `${JSON.stringify(result.json, null, 2)}\n` : result.text);
       return result.code;
     }
@@ -183,7 +185,7 @@ async function statusVerb(flags: StatusFlags): Promise<number> {
     process.once('SIGTERM', onSignal);
     let code = 0;
     while (!stop) {
-      const result = await once(flags);
+      const result = await once(flags, prepared);
       code = result.code;
       if (flags.json) process.stdout.write(`${JSON.stringify(result.json)}\n`);
       else process.stdout.write(`${tty ? '\x1b[H\x1b[2J' : '\n'}${new Date().toISOString()}  (every ${intervalMs / 1000} s, Ctrl-C to stop)\n\n${result.text}`);
