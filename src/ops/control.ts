@@ -150,8 +150,9 @@ function findControlSockets(runDirs: readonly string[]): Array<{ pid: number; so
       continue;
     }
     for (const name of names) {
-      const match = /^atom-worker-(\d+)\.sock$/.exec(name);
-      if (match) found.push({ pid: Number(match[1]), socketPath: path.join(dir, name) });
+      if (!name.startsWith(SOCKET_PREFIX) || !name.endsWith(SOCKET_SUFFIX)) continue;
+      const pid = name.slice(SOCKET_PREFIX.length, -SOCKET_SUFFIX.length);
+      if (/^\d+$/.test(pid)) found.push({ pid: Number(pid), socketPath: path.join(dir, name) });
     }
   }
   return found.sort((a, b) => a.pid - b.pid);
