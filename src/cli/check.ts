@@ -8,8 +8,7 @@ import { formatAddress } from '../gearman/address.js';
 import type { ConfigFlags } from '../config/settings.js';
 import { prepare } from '../runtime/prepare.js';
 import { EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
-import { addConnectionOptions, addJobOptions, positiveInteger } from './options.js';
-import { addOperationsOptions } from './run.js';
+import { addConnectionOptions, addJobOptions, addOperationsOptions, positiveInteger } from './options.js';
 import { formatTable } from './table.js';
 
 interface CheckFlags extends ConfigFlags {
@@ -61,21 +60,11 @@ async function checkServer(address: { host: string; port: number }, timeoutMs: n
   const { serverVersion } = await import('../gearman/admin.js');
   const started = performance.now();
   try {
-    const version = await withTimeout(serverVersion(address), timeoutMs, `no answer within ${timeoutMs} ms`);
+    const version = await serverVersion(address, timeoutMs);
     return { server, ok: true, version, rttMs: Math.round((performance.now() - started) * 100) / 100 };
   } catch (error) {
     return { server, ok: false, error: (error as Error).message.replace(`${server}: `, '') };
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(message)), ms);
-    }),
-  ]);
 }
 
 async function check(flags: CheckFlags): Promise<number> {

@@ -7,7 +7,7 @@ import { resolveSettings } from '../config/settings.js';
 import { createLogger } from '../log.js';
 import { executeJob } from '../runtime/execute.js';
 import { loadJobs } from '../runtime/loadJobs.js';
-import { reportKnownError } from './exitCodes.js';
+import { exitCodeOf } from './exitCodes.js';
 import { addJobOptions, addLogOptions, positiveInteger } from './options.js';
 
 export const EX_JOB_FAILED = 1;
@@ -43,9 +43,7 @@ export async function execJob(jobName: string, payloadArgument: string | undefin
     settings = resolveSettings(flags, { requireServers: false });
     jobs = await loadJobs(settings.jobsDirs);
   } catch (error) {
-    const code = reportKnownError(error);
-    if (code !== undefined) return code;
-    throw error;
+    return exitCodeOf(error);
   }
   const job = jobs.get(jobName);
   if (!job) {

@@ -51,3 +51,19 @@ export function addLogOptions(command: Command): Command {
     .addOption(new Option('--log-format <format>', 'json lines, or pretty (default: pretty on a terminal)').choices(['json', 'pretty', 'auto']))
     .option('--log-file <path>', 'append logs to this file instead of stdout (SIGHUP reopens it)');
 }
+
+/** --journal, --no-journal, --run-dir: shared with the verbs that read the journal or the control sockets. */
+export function addOperationsOptions(command: Command): Command {
+  return command
+    .option('--journal <path>', 'SQLite job journal (default var/atom-worker-journal.sqlite under the working dir)')
+    .option('--no-journal', 'do not journal jobs')
+    .option('--run-dir <dir>', 'folder of the control sockets (default var/run under the working dir; $XDG_RUNTIME_DIR/atom-worker as fallback)');
+}
+
+export function portNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const parsed = nonNegativeInteger(flag)(value);
+    if (parsed > 65535) throw new InvalidArgumentError(`${flag} takes a port number 0-65535, got "${value}"`);
+    return parsed;
+  };
+}

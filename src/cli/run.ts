@@ -1,5 +1,5 @@
 // `atom-worker run`: connect to every job server, register the jobs, serve until stopped.
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { ConfigFlags } from '../config/settings.js';
 import { createLogger } from '../log.js';
 import { currentJobScope, describeThrown } from '../runtime/execute.js';
@@ -16,8 +16,8 @@ import type { MetricsSources, OpsHttpServer } from '../ops/metrics.js';
 import { notifySenderFromEnv, type SdNotifier, startSdNotify } from '../ops/sdNotify.js';
 import { EX_CONFIG } from '../config/errors.js';
 import { VERSION } from '../version.js';
-import { addConnectionOptions, addJobOptions, addLogOptions, nonNegativeInteger, positiveInteger } from './options.js';
-import { EX_SOFTWARE, reportKnownError } from './exitCodes.js';
+import { addConnectionOptions, addJobOptions, addLogOptions, addOperationsOptions, nonNegativeInteger, portNumber, positiveInteger } from './options.js';
+import { EX_SOFTWARE, exitCodeOf } from './exitCodes.js';
 
 export function registerRun(program: Command): void {
   const command = program
@@ -56,30 +56,12 @@ Exit codes: 0 stopped cleanly, 1 jobs abandoned at shutdown, 78 configuration er
   });
 }
 
-/** --journal, --no-journal, --run-dir: shared with the verbs that read the journal or the control sockets. */
-export function addOperationsOptions(command: Command): Command {
-  return command
-    .option('--journal <path>', 'SQLite job journal (default var/atom-worker-journal.sqlite under the working dir)')
-    .option('--no-journal', 'do not journal jobs')
-    .option('--run-dir <dir>', 'folder of the control sockets (default var/run under the working dir; $XDG_RUNTIME_DIR/atom-worker as fallback)');
-}
-
-export function portNumber(flag: string): (value: string) => number {
-  return (value) => {
-    const parsed = nonNegativeInteger(flag)(value);
-    if (parsed > 65535) throw new InvalidArgumentError(`${flag} takes a port number 0-65535, got "${value}"`);
-    return parsed;
-  };
-}
-
 export async function runWorker(flags: ConfigFlags): Promise<number> {
   let prepared;
   try {
     prepared = await prepare(flags);
   } catch (error) {
-    const code = reportKnownError(error);
-    if (code !== undefined) return code;
-    throw error;
+    return exitCodeOf(error);
   }
   const { settings, registrations } = prepared;
   const logger = createLogger({ level: settings.logLevel, format: settings.logFormat, file: settings.logFile });

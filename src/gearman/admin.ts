@@ -55,16 +55,16 @@ export function adminCommand(address: ServerAddress, command: string, timeoutMs 
   });
 }
 
-export async function serverStatus(address: ServerAddress): Promise<FunctionStatus[]> {
-  const lines = await adminCommand(address, 'status');
+export async function serverStatus(address: ServerAddress, timeoutMs?: number): Promise<FunctionStatus[]> {
+  const lines = await adminCommand(address, 'status', timeoutMs);
   return lines.map((line) => {
     const [fn = '', queued = '0', running = '0', available = '0'] = line.split('\t');
     return { function: fn, queued: Number(queued), running: Number(running), availableWorkers: Number(available) };
   });
 }
 
-export async function serverWorkers(address: ServerAddress): Promise<WorkerInfo[]> {
-  const lines = await adminCommand(address, 'workers');
+export async function serverWorkers(address: ServerAddress, timeoutMs?: number): Promise<WorkerInfo[]> {
+  const lines = await adminCommand(address, 'workers', timeoutMs);
   return lines.map((line) => {
     const [head = '', tail = ''] = line.split(' : ');
     const [fd = '', ip = '', clientId = ''] = head.trim().split(' ');
@@ -72,7 +72,7 @@ export async function serverWorkers(address: ServerAddress): Promise<WorkerInfo[
   });
 }
 
-export async function serverVersion(address: ServerAddress): Promise<string> {
-  const [line = ''] = await adminCommand(address, 'version');
+export async function serverVersion(address: ServerAddress, timeoutMs?: number): Promise<string> {
+  const [line = ''] = await adminCommand(address, 'version', timeoutMs);
   return line.replace(/^OK\s*/, '');
 }
