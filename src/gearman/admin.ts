@@ -18,7 +18,7 @@ export interface WorkerInfo {
 
 /** Send one admin command and read its reply: a single line for `version`, lines up to "." otherwise. */
 export function adminCommand(address: ServerAddress, command: string, timeoutMs = 5000): Promise<string[]> {
-  const singleLine = command === 'version' || command.startsWith('maxqueue') || command === 'verbose';
+  const singleLine = command === 'version' || command === 'getpid' || command.startsWith('maxqueue') || command === 'verbose';
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: address.host, port: address.port });
     let text = '';

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { adminCommand } from '../../src/gearman/admin.js';
 import { trackChild } from './cleanup.js';
 
 export interface GearmandOptions {
@@ -29,6 +30,8 @@ export interface Gearmand {
   restart(): Promise<void>;
   log(): string;
 }
+
+class PortTakenError extends Error {}
 
 let gearmandChecked = false;
 
@@ -101,7 +104,7 @@ function waitForExit(child: ChildProcess): Promise<void> {
 
 export async function startGearmand(options: GearmandOptions = {}): Promise<Gearmand> {
   assertGearmandInstalled();
-  const port = options.port ?? (await freeLowPort());
+  let port = options.port ?? (await freeLowPort());
   const dir = mkdtempSync(path.join(tmpdir(), 'atom-worker-gearmand-'));
   const logFile = path.join(dir, 'gearmand.log');
   const host = options.listen ?? '127.0.0.1';
@@ -113,8 +116,22 @@ export async function startGearmand(options: GearmandOptions = {}): Promise<Gear
     child = trackChild(spawn('gearmand', args, { stdio: ['ignore', 'ignore', 'pipe'] }));
     child.stderr?.resume();
     await waitForPort(port, child, 10_000, host);
+    // Something answering on the port is not proof it is ours: another test run's gearmand may hold it.
+    const [answer] = await adminCommand({ host, port }, 'getpid');
+    if (answer !== `OK ${child.pid}`) {
+      child.kill('SIGKILL');
+      throw new PortTakenError(`port ${port} is served by another gearmand (${answer ?? 'no answer'}), not ours (pid ${child.pid})`);
+    }
   };
-  await launch();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || options.port !== undefined || attempt >= 4) throw error;
+      port = await freeLowPort();
+    }
+  }
 
   const handle: Gearmand = {
     host,
