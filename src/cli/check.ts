@@ -9,7 +9,7 @@ import type { ConfigFlags } from '../config/settings.js';
 import { prepare } from '../runtime/prepare.js';
 import { EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
 import { addConnectionOptions, addJobOptions, addOperationsOptions, positiveInteger } from './options.js';
-import { formatTable } from './table.js';
+import { formatTable, plural } from './table.js';
 
 interface CheckFlags extends ConfigFlags {
   json?: boolean;
@@ -123,7 +123,7 @@ async function check(flags: CheckFlags): Promise<number> {
 function renderCheck(report: CheckReport, serversSource: string): string {
   const out: string[] = [];
   out.push(`config:    ${report.config ?? '(none)'} (env ${report.env}; servers from ${serversSource})`);
-  out.push(`journal:   ${report.journal.path === null ? 'off' : `${report.journal.path} ${report.journal.ok ? `(ok, ${report.journal.jobs} jobs)` : `FAILED: ${report.journal.error}`}`}`);
+  out.push(`journal:   ${report.journal.path === null ? 'off' : `${report.journal.path} ${report.journal.ok ? `(ok, ${plural(report.journal.jobs ?? 0, 'job')})` : `FAILED: ${report.journal.error}`}`}`);
   out.push('');
   out.push(
     formatTable(

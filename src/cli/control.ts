@@ -5,6 +5,7 @@ import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { type ControlCommand, controlAll, runDirCandidates } from '../ops/control.js';
 import { exitCodeOf } from './exitCodes.js';
 import { addLocalConfigOptions, positiveInteger } from './options.js';
+import { plural } from './table.js';
 
 interface ControlFlags extends ConfigFlags {
   pid?: number;
@@ -56,7 +57,7 @@ async function controlVerb(command: ControlCommand, flags: ControlFlags): Promis
   let failures = 0;
   for (const result of results) {
     if (result.reply?.ok) {
-      if (!flags.json) process.stdout.write(`pid ${result.pid}: ${result.reply.status.state} (${result.reply.status.running.length} job(s) running)\n`);
+      if (!flags.json) process.stdout.write(`pid ${result.pid}: ${result.reply.status.state} (${plural(result.reply.status.running.length, 'job')} running)\n`);
     } else {
       failures++;
       process.stderr.write(`pid ${result.pid}: ${result.error ?? (result.reply && !result.reply.ok ? result.reply.error : 'no answer')}\n`);

@@ -33,13 +33,13 @@ export function registerService(program: Command): void {
     .addArgument(new Argument('<kind>', 'systemd or upstart').choices(['systemd', 'upstart']))
     .option('-c, --config <file>', `configuration file (default ${DEFAULT_CONFIG_FILE} in the working dir)`)
     .addOption(new Option('--env <section>', 'config section the worker runs with').default(DEFAULT_ENV))
-    .option('--user <user>', 'run as this user (default www-data, as AtoM)', 'www-data')
+    .option('--user <user>', 'run as this user (as AtoM)', 'www-data')
     .option('--group <group>', 'run as this group (default: the user)')
     .option('--instances <n>', 'worker processes; more than 1 gives a systemd template unit / an upstart instance job', positiveInteger('--instances'), 1)
     .option('--working-dir <dir>', 'working directory of the worker (default: the current one)')
     .option('--name <name>', 'service name', 'atom-worker')
     .option('--log-file <path>', 'upstart: file stdout/stderr are appended to', '/var/log/atom-worker.log')
-    .option('--watchdog <seconds>', 'systemd WatchdogSec (default 60)', positiveInteger('--watchdog'), 60)
+    .option('--watchdog <seconds>', 'systemd WatchdogSec, in seconds', positiveInteger('--watchdog'), 60)
     .addHelpText('after', '\nExample: atom-worker service systemd --user www-data > /etc/systemd/system/atom-worker.service')
     .action((kind: 'systemd' | 'upstart', flags: ServiceFlags) => {
       process.exitCode = printService(kind, flags);

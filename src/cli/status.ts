@@ -21,7 +21,8 @@ interface StatusFlags extends ConfigFlags {
 
 export interface FunctionRow {
   function: string;
-  queued: number;
+  /** Jobs not yet handed to a worker: gearmand's admin `status` counts the running ones in its total. */
+  waiting: number;
   running: number;
   available_workers: number;
   ours: boolean;
@@ -49,7 +50,7 @@ export function registerStatus(program: Command): void {
   command
     .option('--local', "show this machine's running workers (pid, state, running jobs) instead")
     .option('--run-dir <dir>', 'with --local: folder of the control sockets (default: run_dir, else var/run under the working dir)')
-    .option('--all', 'list every function the servers know, not only ours and those with queued or running jobs')
+    .option('--all', 'list every function the servers know, not only ours and those with waiting or running jobs')
     .option('-w, --watch', 'redraw every --interval seconds until interrupted')
     .option('-i, --interval <seconds>', 'refresh period for --watch (default 2)', positiveInteger('--interval'))
     .option('--json', 'print JSON')
@@ -70,8 +71,8 @@ async function gatherClusterStatus(prepared: Prepared, flags: StatusFlags): Prom
         const { serverStatus, serverWorkers } = await import('../gearman/admin.js');
         const [status, connected] = await Promise.all([serverStatus(address), serverWorkers(address)]);
         for (const entry of status) {
-          const row = byFunction.get(entry.function) ?? { function: entry.function, queued: 0, running: 0, available_workers: 0, ours: ours.has(entry.function), servers: [] };
-          row.queued += entry.queued;
+          const row = byFunction.get(entry.function) ?? { function: entry.function, waiting: 0, running: 0, available_workers: 0, ours: ours.has(entry.function), servers: [] };
+          row.waiting += Math.max(0, entry.queued - entry.running);
           row.running += entry.running;
           row.available_workers += entry.availableWorkers;
           row.servers.push(server);
@@ -88,9 +89,9 @@ async function gatherClusterStatus(prepared: Prepared, flags: StatusFlags): Prom
       }
     }),
   );
-  for (const fn of ours) if (!byFunction.has(fn)) byFunction.set(fn, { function: fn, queued: 0, running: 0, available_workers: 0, ours: true, servers: [] });
+  for (const fn of ours) if (!byFunction.has(fn)) byFunction.set(fn, { function: fn, waiting: 0, running: 0, available_workers: 0, ours: true, servers: [] });
   const functions = [...byFunction.values()]
-    .filter((row) => flags.all || row.ours || row.queued > 0 || row.running > 0)
+    .filter((row) => flags.all || row.ours || row.waiting > 0 || row.running > 0)
     .sort((a, b) => Number(b.ours) - Number(a.ours) || a.function.localeCompare(b.function));
   workers.sort((a, b) => a.client_id.localeCompare(b.client_id) || a.server.localeCompare(b.server));
   return { servers, functions, workers };
@@ -104,8 +105,8 @@ function renderClusterStatus(status: ClusterStatus): string {
     status.functions.length === 0
       ? 'no functions'
       : formatTable(
-          ['', 'FUNCTION', 'QUEUED', 'RUNNING', 'WORKERS'],
-          status.functions.map((row) => [row.ours ? '*' : '', row.function, String(row.queued), String(row.running), String(row.available_workers)]),
+          ['', 'FUNCTION', 'WAITING', 'RUNNING', 'WORKERS'],
+          status.functions.map((row) => [row.ours ? '*' : '', row.function, String(row.waiting), String(row.running), String(row.available_workers)]),
         ),
   );
   out.push('(* registered by this configuration)');

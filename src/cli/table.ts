@@ -36,3 +36,8 @@ export function parseTimeArgument(value: string, now = Date.now()): number {
   if (Number.isNaN(parsed)) throw new Error(`"${value}" is not a date (2024-05-01, 2024-05-01T10:00) or an age (30m, 2h, 7d)`);
   return parsed;
 }
+
+/** `1 job`, `3 jobs` */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

@@ -25,7 +25,9 @@ export function installSignalHandlers(worker: Worker, options: SignalOptions): (
     options.log.info({ signal: 'SIGTSTP', running: worker.running }, 'SIGTSTP received: not taking new jobs until SIGCONT');
     worker.quiet();
   };
+  // SIGCONT also comes from job control and from coreutils `timeout`: only worth a line when it resumes.
   const resume = (): void => {
+    if (worker.currentState !== 'quiet') return;
     options.log.info({ signal: 'SIGCONT' }, 'SIGCONT received: taking jobs again');
     worker.resume();
   };

@@ -33,7 +33,7 @@ describe('atom-worker status (servers view)', () => {
     expect(result.status).toBe(0);
     const status = JSON.parse(result.stdout) as {
       servers: Array<{ server: string; ok: boolean }>;
-      functions: Array<{ function: string; queued: number; running: number; available_workers: number; ours: boolean; servers: string[] }>;
+      functions: Array<{ function: string; waiting: number; running: number; available_workers: number; ours: boolean; servers: string[] }>;
       workers: Array<{ client_id: string; server: string; functions: string[] }>;
     };
     expect(status.servers).toEqual([
@@ -41,15 +41,32 @@ describe('atom-worker status (servers view)', () => {
       { server: second.address, ok: true },
     ]);
     const ours = status.functions.find((row) => row.function === 'st-atomWorkerTest');
-    expect(ours).toMatchObject({ ours: true, queued: 0, available_workers: 2 });
+    expect(ours).toMatchObject({ ours: true, waiting: 0, available_workers: 2 });
     expect(ours!.servers.sort()).toEqual([first.address, second.address].sort());
-    expect(status.functions.find((row) => row.function === 'st-nobody')).toMatchObject({ ours: false, queued: 1, available_workers: 0 });
+    expect(status.functions.find((row) => row.function === 'st-nobody')).toMatchObject({ ours: false, waiting: 1, available_workers: 0 });
     expect(status.workers.filter((worker) => worker.client_id === 'status-test-worker').map((worker) => worker.server).sort()).toEqual([first.address, second.address].sort());
 
     const table = await cli(['status'], { cwd: dir });
     expect(table.stdout).toMatch(/\*\s+st-atomWorkerTest\s+0\s+0\s+2/);
     expect(table.stdout).toMatch(/\s+st-nobody\s+1\s+0\s+0/);
     expect(table.stdout).toContain('status-test-worker');
+  });
+
+  it("counts a running job as running, not also as waiting (gearmand's total includes it)", async () => {
+    const client = new GearmanClient([{ host: first.host, port: first.port }]);
+    const outcome = client.submit('st-atomWorkerTest', JSON.stringify({ sleepMs: 3000 }), { unique: 'long-runner' });
+    await ops.worker.waitForLog((line) => line.msg === 'job started' && line.unique === 'long-runner');
+    try {
+      const result = await cli(['status', '--json'], { cwd: dir });
+      const status = JSON.parse(result.stdout) as { functions: Array<{ function: string; waiting: number; running: number }> };
+      expect(status.functions.find((row) => row.function === 'st-atomWorkerTest')).toMatchObject({ waiting: 0, running: 1 });
+      const table = await cli(['status'], { cwd: dir });
+      expect(table.stdout).toMatch(/WAITING\s+RUNNING/);
+      expect(table.stdout).toMatch(/\*\s+st-atomWorkerTest\s+0\s+1\s+2/);
+    } finally {
+      expect((await outcome).status).toBe('complete');
+      client.close();
+    }
   });
 
   it('names a server that does not answer and exits 69', async () => {
