@@ -4,6 +4,8 @@ import { JobLoadError } from '../runtime/loadJobs.js';
 
 export const EX_SOFTWARE = 70;
 export const EX_UNAVAILABLE = 69;
+/** sysexits EX_TEMPFAIL: gave up waiting; trying again later may work. */
+export const EX_TEMPFAIL = 75;
 
 /** Print a known error the way users should see it; returns the exit code, or undefined if unknown. */
 export function reportKnownError(error: unknown): number | undefined {

@@ -3,11 +3,12 @@
 // over their control sockets. `--watch` redraws every `--interval` seconds.
 import type { Command } from 'commander';
 import { formatAddress } from '../gearman/address.js';
-import type { ConfigFlags } from '../config/settings.js';
+import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { controlAll, type LocalWorkerStatus } from '../ops/control.js';
 import { type Prepared, prepare } from '../runtime/prepare.js';
 import { EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
 import { resolveRunDirs } from './control.js';
+import { progressBar } from './follow.js';
 import { addConnectionOptions, addJobOptions, positiveInteger } from './options.js';
 import { formatDuration, formatTable } from './table.js';
 
@@ -44,7 +45,8 @@ export interface ClusterStatus {
 export function registerStatus(program: Command): void {
   const command = program
     .command('status')
-    .description("the job servers' queues and workers (merged), or with --local what this machine's workers run now");
+    .description("the job servers' queues and workers (merged), one job by handle, or with --local what this machine's workers run now")
+    .argument('[handle]', "a job handle (as submit prints it): where that job stands, by GET_STATUS on every server");
   addConnectionOptions(command);
   addJobOptions(command);
   command
@@ -54,9 +56,15 @@ export function registerStatus(program: Command): void {
     .option('-w, --watch', 'redraw every --interval seconds until interrupted')
     .option('-i, --interval <seconds>', 'refresh period for --watch (default 2)', positiveInteger('--interval'))
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExit codes: 0 ok, 69 a job server did not answer (or, with --local, no worker found), 78 configuration error.');
-  command.action(async (flags: StatusFlags) => {
-    process.exitCode = await statusVerb(flags);
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok, 69 a job server did not answer (or, with --local, no worker found), 78 configuration error.
+With a handle: 0 a server knows the job (queued or running), 1 none does (it has ended, or never existed),
+69 no server answered.`,
+    );
+  command.action(async (handle: string | undefined, flags: StatusFlags) => {
+    process.exitCode = handle === undefined ? await statusVerb(flags) : await jobStatusVerb(handle, flags);
   });
 }
 
@@ -165,6 +173,36 @@ async function once(flags: StatusFlags, prepared: Prepared | undefined): Promise
   }
   const status = await gatherClusterStatus(prepared, flags);
   return { text: renderClusterStatus(status), json: status, code: status.servers.some((server) => !server.ok) ? EX_UNAVAILABLE : 0 };
+}
+
+/** `status <handle>`: GET_STATUS on every configured server. */
+async function jobStatusVerb(handle: string, flags: StatusFlags): Promise<number> {
+  let settings;
+  try {
+    settings = resolveSettings(flags);
+  } catch (error) {
+    return exitCodeOf(error);
+  }
+  const { GearmanClient } = await import('../gearman/client.js');
+  const client = new GearmanClient(settings.servers);
+  try {
+    const { found, errors } = await client.findJob(handle);
+    for (const error of errors) process.stderr.write(`warning: ${error}\n`);
+    if (found === undefined && errors.length === settings.servers.length) return EX_UNAVAILABLE;
+    const state = found === undefined ? 'unknown' : found.running ? 'running' : 'queued';
+    if (flags.json) {
+      const progress = found && found.denominator > 0 ? { numerator: found.numerator, denominator: found.denominator } : null;
+      process.stdout.write(`${JSON.stringify({ handle, state, server: found?.server ?? null, progress }, null, 2)}\n`);
+    } else if (found === undefined) {
+      process.stdout.write(`${handle}: not known to any job server (it has ended, or never existed)\n`);
+    } else {
+      const progress = found.denominator > 0 ? `  ${progressBar(found.numerator, found.denominator)}` : '';
+      process.stdout.write(`${handle}: ${state} on ${found.server}${progress}\n`);
+    }
+    return found === undefined ? 1 : 0;
+  } finally {
+    client.close();
+  }
 }
 
 async function statusVerb(flags: StatusFlags): Promise<number> {

@@ -1,14 +1,15 @@
 // `atom-worker submit <job> [payload | @file | -]`: submit a job to the job servers, as AtoM does, and
-// follow it: a progress bar on a terminal (a plain line per update otherwise), WORK_DATA to stdout
-// and warnings to stderr as they come, then the result. Exit 0 on success, 1 on failure or exception,
-// 69 when no job server accepted it.
+// follow it (follow.ts): progress, data and warnings as they come, then the outcome. A background job
+// is followed with GET_STATUS when asked (--wait). Warns at once when no server has a worker for it.
 import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import type { GearmanClient, JobOutcome, Priority } from '../gearman/client.js';
+import type { ServerAddress } from '../gearman/address.js';
+import type { GearmanClient, Priority } from '../gearman/client.js';
 import { type ConfigFlags, resolveSettings } from '../config/settings.js';
-import { EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
+import { EX_TEMPFAIL, EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
 import { EX_JOB_FAILED, readPayloadArgument } from './exec.js';
-import { addConnectionOptions } from './options.js';
+import { FollowTimeout, followBackground, JobDisplay, journalledOutcome, resultValue, withTimeout } from './follow.js';
+import { addConnectionOptions, positiveInteger } from './options.js';
 
 interface SubmitFlags extends ConfigFlags {
   background?: boolean;
@@ -17,6 +18,8 @@ interface SubmitFlags extends ConfigFlags {
   wait?: boolean;
   json?: boolean;
   rawName?: boolean;
+  timeout?: number;
+  journal?: string | false;
 }
 
 export function registerSubmit(program: Command): void {
@@ -32,24 +35,23 @@ export function registerSubmit(program: Command): void {
     .option('-b, --background', 'submit as a background job: print its handle and exit')
     .option('-u, --unique <key>', 'unique key (gearmand coalesces jobs with the same key; default a random UUID)')
     .addOption(new Option('-p, --priority <priority>', 'queue priority').choices(['high', 'normal', 'low']).default('normal'))
-    .option('--wait', 'follow the job to its outcome (the default for foreground jobs)')
+    .option('--wait', 'follow the job until it ends (the default for foreground jobs; a background job is followed with GET_STATUS)')
+    .option('--timeout <seconds>', 'stop waiting after this long (the job stays queued or running); exit 75', positiveInteger('--timeout'))
+    .option('--journal <path>', "with --background --wait: this machine's job journal, read for the outcome (default: the configured one)")
     .option('--json', 'print one JSON object with the outcome, progress steps, data and warnings at the end')
     .addHelpText(
       'after',
       `
 Servers are picked by hashing the unique key (as AtoM's client does), with failover to the next one.
-Exit codes: 0 completed, 1 failed or exception, 69 no job server accepted the job, 78 configuration error.`,
+A warning is printed at once when no job server has a worker registered for the function.
+gearmand does not tell clients how a background job ended; --wait reports it from this machine's
+journal when the job ran here, else only that it finished.
+Exit codes: 0 completed (or a background job finished), 1 failed or exception, 69 no job server
+accepted the job, 75 --timeout reached, 78 configuration error.`,
     );
   command.action(async (job: string, payloadArgument: string | undefined, flags: SubmitFlags) => {
     process.exitCode = await submitJob(job, payloadArgument, flags);
   });
-}
-
-/** A one-line progress bar, redrawn in place on a terminal. */
-function progressBar(numerator: number, denominator: number, width = 30): string {
-  const fraction = denominator > 0 ? Math.min(1, Math.max(0, numerator / denominator)) : 0;
-  const filled = Math.round(fraction * width);
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${numerator}/${denominator} ${Math.round(fraction * 100)}%`;
 }
 
 async function submitJob(jobName: string, payloadArgument: string | undefined, flags: SubmitFlags): Promise<number> {
@@ -58,10 +60,6 @@ async function submitJob(jobName: string, payloadArgument: string | undefined, f
     settings = resolveSettings(flags);
   } catch (error) {
     return exitCodeOf(error);
-  }
-  if (flags.background && flags.wait) {
-    process.stderr.write('atom-worker submit: --wait follows foreground jobs only; a background job cannot be followed (drop --wait or --background)\n');
-    return 64;
   }
   let payload: Buffer;
   try {
@@ -76,15 +74,23 @@ async function submitJob(jobName: string, payloadArgument: string | undefined, f
   // Loaded here, not at start-up: every verb's module is imported by the CLI, `run` included.
   const { ClientError, GearmanClient } = await import('../gearman/client.js');
   const client = new GearmanClient(settings.servers);
+  const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
+  const json = flags.json === true;
+  void warnIfNobodyServes(settings.servers, fn);
   try {
     if (flags.background) {
       const queued = await client.submitBackground(fn, payload, { unique, priority });
-      if (flags.json) process.stdout.write(`${JSON.stringify({ function: fn, unique, handle: queued.handle, server: queued.server, status: 'queued' })}\n`);
-      else process.stdout.write(`${queued.handle}\n`);
-      process.stderr.write(`queued ${fn} on ${queued.server} as ${queued.handle} (unique ${unique})\n`);
-      return 0;
+      if (!flags.wait) {
+        if (json) process.stdout.write(`${JSON.stringify({ function: fn, unique, handle: queued.handle, server: queued.server, status: 'queued' })}\n`);
+        else process.stdout.write(`${queued.handle}\n`);
+        process.stderr.write(`queued ${fn} on ${queued.server} as ${queued.handle} (unique ${unique})\n`);
+        return 0;
+      }
+      if (!json) process.stderr.write(`queued ${fn} on ${queued.server} as ${queued.handle}; following it\n`);
+      const journalPath = flags.journal === false ? undefined : settings.journalPath;
+      return await followQueued(client, { fn, unique, handle: queued.handle, server: queued.server, journalPath, timeoutMs, json });
     }
-    return await follow(client, fn, unique, priority, payload, flags.json === true);
+    return await followForeground(client, { fn, unique, priority, payload, timeoutMs, json });
   } catch (error) {
     if (error instanceof ClientError) {
       process.stderr.write(`atom-worker submit: ${error.message}\n`);
@@ -96,53 +102,70 @@ async function submitJob(jobName: string, payloadArgument: string | undefined, f
   }
 }
 
-async function follow(client: GearmanClient, fn: string, unique: string, priority: Priority, payload: Buffer, json: boolean): Promise<number> {
-  const tty = process.stderr.isTTY === true && !json;
+/** Admin `status` on every server: warn when none that answered has a worker for `fn`. */
+async function warnIfNobodyServes(servers: readonly ServerAddress[], fn: string): Promise<void> {
+  const { serverStatus } = await import('../gearman/admin.js');
+  const answers = await Promise.allSettled(servers.map((address) => serverStatus(address, 3000)));
+  const answered = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value] : []));
+  if (answered.length === 0) return;
+  const workers = answered.flat().filter((entry) => entry.function === fn).reduce((sum, entry) => sum + entry.availableWorkers, 0);
+  if (workers === 0) process.stderr.write(`warning: no worker is registered for ${fn} on any job server that answered: the job waits until one is\n`);
+}
+
+/** Where a job stands when we stop waiting for it, for the timeout message. */
+async function whereIs(client: GearmanClient, handle: string, server: string): Promise<string> {
+  if (handle === '') return 'not yet created';
+  try {
+    const status = await client.getStatus(handle, server);
+    if (!status.known) return `${handle} has ended`;
+    return `${handle} is still ${status.running ? 'running' : 'queued'} on ${server}`;
+  } catch {
+    return `${handle} on ${server}`;
+  }
+}
+
+interface ForegroundJob {
+  fn: string;
+  unique: string;
+  priority: Priority;
+  payload: Buffer;
+  timeoutMs: number | undefined;
+  json: boolean;
+}
+
+async function followForeground(client: GearmanClient, job: ForegroundJob): Promise<number> {
+  const display = new JobDisplay(job.json);
   const started = Date.now();
-  const progress: Array<[number, number]> = [];
-  const data: string[] = [];
-  const warnings: string[] = [];
-  let barShown = false;
-  const clearBar = (): void => {
-    if (barShown) process.stderr.write('\r\x1b[K');
-    barShown = false;
-  };
   let handle = '';
-  const outcome: JobOutcome = await client.submit(fn, payload, {
-    unique,
-    priority,
-    onCreated: (created, server) => {
-      handle = created;
-      if (!json) process.stderr.write(`submitted ${fn} to ${server} as ${created}\n`);
-    },
-    onStatus: (numerator, denominator) => {
-      progress.push([numerator, denominator]);
-      if (json) return;
-      if (tty) {
-        process.stderr.write(`\r\x1b[K${progressBar(numerator, denominator)}`);
-        barShown = true;
-      } else process.stderr.write(`progress ${numerator}/${denominator}\n`);
-    },
-    onData: (chunk) => {
-      data.push(chunk.toString());
-      if (json) return;
-      clearBar();
-      process.stdout.write(chunk);
-      if (!chunk.toString().endsWith('\n')) process.stdout.write('\n');
-    },
-    onWarning: (chunk) => {
-      warnings.push(chunk.toString());
-      if (json) return;
-      clearBar();
-      process.stderr.write(`warning: ${chunk.toString()}\n`);
-    },
-  });
-  clearBar();
+  let server = '';
+  let outcome;
+  try {
+    outcome = await withTimeout(
+      client.submit(job.fn, job.payload, {
+        unique: job.unique,
+        priority: job.priority,
+        onCreated: (created, createdOn) => {
+          handle = created;
+          server = createdOn;
+          if (!job.json) process.stderr.write(`submitted ${job.fn} to ${createdOn} as ${created}\n`);
+        },
+        ...display.callbacks(),
+      }),
+      job.timeoutMs,
+    );
+  } catch (error) {
+    if (!(error instanceof FollowTimeout)) throw error;
+    display.finish(false);
+    const where = await whereIs(client, handle, server);
+    if (job.json) process.stdout.write(`${JSON.stringify({ function: job.fn, unique: job.unique, handle, server, status: 'timeout', duration_ms: Date.now() - started, progress: display.progress, data: display.data, warnings: display.warnings })}\n`);
+    process.stderr.write(`atom-worker submit: ${error.message}: ${where}\n`);
+    return EX_TEMPFAIL;
+  }
+  const reason = display.finish(outcome.status === 'fail');
   const durationMs = Date.now() - started;
-  if (json) {
-    const base = { function: fn, unique, handle: outcome.handle || handle, server: outcome.server, status: outcome.status, duration_ms: durationMs, progress, data, warnings };
-    const detail =
-      outcome.status === 'complete' ? { result: outcome.result.toString() } : outcome.status === 'exception' ? { error: outcome.message } : { error: warnings.at(-1) ?? null };
+  if (job.json) {
+    const base = { function: job.fn, unique: job.unique, handle: outcome.handle || handle, server: outcome.server, status: outcome.status, duration_ms: durationMs, progress: display.progress, data: display.data, warnings: display.warnings };
+    const detail = outcome.status === 'complete' ? { result: resultValue(outcome.result) } : outcome.status === 'exception' ? { error: outcome.message } : { error: reason ?? null };
     process.stdout.write(`${JSON.stringify({ ...base, ...detail })}\n`);
     return outcome.status === 'complete' ? 0 : EX_JOB_FAILED;
   }
@@ -157,8 +180,48 @@ async function follow(client: GearmanClient, fn: string, unique: string, priorit
       process.stderr.write(`exception: ${outcome.message} (after ${durationMs} ms)\n`);
       return EX_JOB_FAILED;
     case 'fail':
-      // atom-worker sends the reason as a warning just before WORK_FAIL.
-      process.stderr.write(`failed${warnings.length > 0 ? `: ${warnings.at(-1)}` : ''} (after ${durationMs} ms)\n`);
+      process.stderr.write(`failed${reason !== undefined ? `: ${reason}` : ''} (after ${durationMs} ms)\n`);
       return EX_JOB_FAILED;
   }
+}
+
+interface QueuedJob {
+  fn: string;
+  unique: string;
+  handle: string;
+  server: string;
+  journalPath: string | undefined;
+  timeoutMs: number | undefined;
+  json: boolean;
+}
+
+async function followQueued(client: GearmanClient, job: QueuedJob): Promise<number> {
+  const display = new JobDisplay(job.json);
+  const started = Date.now();
+  const stop = new AbortController();
+  try {
+    await withTimeout(followBackground(client, job.handle, job.server, display, stop.signal), job.timeoutMs);
+  } catch (error) {
+    stop.abort();
+    if (!(error instanceof FollowTimeout)) throw error;
+    display.finish(false);
+    const where = await whereIs(client, job.handle, job.server);
+    if (job.json) process.stdout.write(`${JSON.stringify({ function: job.fn, unique: job.unique, handle: job.handle, server: job.server, status: 'timeout', duration_ms: Date.now() - started, progress: display.progress })}\n`);
+    process.stderr.write(`atom-worker submit: ${error.message}: ${where}\n`);
+    return EX_TEMPFAIL;
+  }
+  display.finish(false);
+  const durationMs = Date.now() - started;
+  const journalled = await journalledOutcome(job.journalPath, job.handle);
+  // In the foreground's words ('complete', 'fail'); 'finished' when the outcome is not known here.
+  const status = journalled === undefined ? 'finished' : journalled.status === 'completed' ? 'complete' : 'fail';
+  if (job.json) {
+    const detail = journalled ? { journal_status: journalled.status, error: journalled.error } : {};
+    process.stdout.write(`${JSON.stringify({ function: job.fn, unique: job.unique, handle: job.handle, server: job.server, status, duration_ms: durationMs, progress: display.progress, ...detail })}\n`);
+  } else if (journalled === undefined) {
+    process.stderr.write(`finished after ${durationMs} ms (gearmand does not report a background job's outcome, and it is not in this machine's journal)\n`);
+  } else {
+    process.stderr.write(`${journalled.status}${journalled.error ? `: ${journalled.error}` : ''} (after ${durationMs} ms; from the journal)\n`);
+  }
+  return journalled === undefined || journalled.status === 'completed' ? 0 : EX_JOB_FAILED;
 }

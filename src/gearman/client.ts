@@ -31,6 +31,17 @@ export interface BackgroundSubmission {
   readonly server: string;
 }
 
+/** GET_STATUS's answer: whether the server still knows the job, and its last WORK_STATUS. */
+export interface JobStatus {
+  readonly handle: string;
+  readonly server: string;
+  /** False once the job has ended (or if it never existed): gearmand forgets finished jobs. */
+  readonly known: boolean;
+  readonly running: boolean;
+  readonly numerator: number;
+  readonly denominator: number;
+}
+
 export class ClientError extends Error {
   override readonly name: string = 'ClientError';
 }
@@ -66,6 +77,8 @@ class ClientLink {
   private connecting: Promise<PacketConnection> | undefined;
   private readonly awaitingCreated: PendingSubmission[] = [];
   private readonly running = new Map<string, RunningJob>();
+  /** GET_STATUS requests by handle; gearmand answers each with a STATUS_RES naming the handle. */
+  private readonly statusRequests = new Map<string, Array<{ resolve(status: JobStatus): void; reject(error: Error): void }>>();
 
   constructor(
     readonly address: ServerAddress,
@@ -111,9 +124,37 @@ class ClientLink {
     });
   }
 
+  async getStatus(handle: string): Promise<JobStatus> {
+    const connection = await this.open();
+    return new Promise<JobStatus>((resolve, reject) => {
+      const waiting = this.statusRequests.get(handle) ?? [];
+      waiting.push({ resolve, reject });
+      this.statusRequests.set(handle, waiting);
+      connection.send(PacketType.GET_STATUS, [handle]);
+    });
+  }
+
+  private onStatusResult(args: readonly Buffer[]): void {
+    const handle = args[0]!.toString('latin1');
+    const waiting = this.statusRequests.get(handle);
+    const request = waiting?.shift();
+    if (waiting?.length === 0) this.statusRequests.delete(handle);
+    request?.resolve({
+      handle,
+      server: this.name,
+      known: args[1]!.toString() === '1',
+      running: args[2]!.toString() === '1',
+      numerator: Number(args[3]!.toString()),
+      denominator: Number(args[4]!.toString()),
+    });
+  }
+
   private onPacket(packet: Packet): void {
     const args = packet.args;
     switch (packet.type) {
+      case PacketType.STATUS_RES:
+        this.onStatusResult(args);
+        return;
       case PacketType.JOB_CREATED: {
         const pending = this.awaitingCreated.shift();
         const handle = args[0]!.toString('latin1');
@@ -172,6 +213,8 @@ class ClientLink {
     for (const pending of this.awaitingCreated.splice(0)) pending.reject(reason);
     for (const job of this.running.values()) job.reject(reason);
     this.running.clear();
+    for (const waiting of this.statusRequests.values()) for (const request of waiting) request.reject(reason);
+    this.statusRequests.clear();
   }
 
   close(): void {
@@ -242,6 +285,25 @@ export class GearmanClient {
     return new Promise<JobOutcome>((resolve, reject) => {
       this.submitWithFailover(fn, payload, { ...options, background: false }, { options, resolve, reject }).catch(reject);
     });
+  }
+
+  /** GET_STATUS of a job on the server that took it (`server` as a BackgroundSubmission names it). */
+  getStatus(handle: string, server: string): Promise<JobStatus> {
+    const link = this.links.find((candidate) => candidate.name === server);
+    if (!link) return Promise.reject(new ClientError(`${server} is not one of this client's job servers`));
+    return link.getStatus(handle);
+  }
+
+  /** GET_STATUS on every server: the first that knows the handle, else the answers of all (none knows it). */
+  async findJob(handle: string): Promise<{ found: JobStatus | undefined; errors: string[] }> {
+    const answers = await Promise.allSettled(this.links.map((link) => link.getStatus(handle)));
+    const errors: string[] = [];
+    let found: JobStatus | undefined;
+    answers.forEach((answer, index) => {
+      if (answer.status === 'rejected') errors.push(`${this.links[index]!.name}: ${answer.reason instanceof Error ? answer.reason.message : String(answer.reason)}`);
+      else if (answer.value.known && found === undefined) found = answer.value;
+    });
+    return { found, errors };
   }
 
   close(): void {

@@ -103,3 +103,77 @@ describe('atom-worker submit and jobs', () => {
     expect((await running).status).toBe(0);
   });
 });
+
+describe('atom-worker submit: following, timeouts, JSON results, status <handle>', () => {
+  let gearmand: Gearmand;
+  let ops: OpsWorker;
+
+  beforeAll(async () => {
+    gearmand = await startGearmand();
+    const dir = tempDir({ 'config/gearman.yml': `all:\n  servers:\n    default: ${gearmand.address}\n  atom_worker:\n    journal_path: journal.sqlite\n` });
+    ops = await startWorker(gearmand, { dir, args: ['--config', `${dir}/config/gearman.yml`] });
+  });
+  afterAll(async () => {
+    if (ops) await stopWorker(ops.worker);
+    await gearmand?.stop();
+  });
+
+  it('--json gives a JSON result as its parsed value and a text result as a string', async () => {
+    const parsed = await cli(['submit', 'atomWorkerTest', JSON.stringify({ echo: { answer: 42, list: [1, 2] } }), '--json'], { cwd: ops.dir });
+    expect(parsed.status).toBe(0);
+    expect((JSON.parse(parsed.stdout) as { result: unknown }).result).toEqual({ answer: 42, list: [1, 2] });
+    const text = await cli(['submit', 'atomWorkerTest', JSON.stringify({ echo: 'plain words' }), '--json'], { cwd: ops.dir });
+    expect((JSON.parse(text.stdout) as { result: unknown }).result).toBe('plain words');
+  });
+
+  it("prints a failure's reason once, and keeps it out of the warnings in --json", async () => {
+    const plain = await cli(['submit', 'atomWorkerTest', JSON.stringify({ warning: 'first a warning', fail: 'the reason itself' })], { cwd: ops.dir });
+    expect(plain.status).toBe(1);
+    expect(plain.stderr.split('the reason itself').length - 1).toBe(1);
+    expect(plain.stderr).toMatch(/failed: the reason itself \(after \d+ ms\)/);
+    expect(plain.stderr).toContain('warning: first a warning');
+    const json = await cli(['submit', 'atomWorkerTest', JSON.stringify({ warning: 'first a warning', fail: 'the reason itself' }), '--json'], { cwd: ops.dir });
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'fail', error: 'the reason itself', warnings: ['first a warning'] });
+  });
+
+  it('warns at once when no worker serves the function, and --timeout gives up with exit 75', async () => {
+    const result = await cli(['submit', 'nobodyServesThis', '{}', '--timeout', '1'], { cwd: ops.dir });
+    expect(result.status).toBe(75);
+    expect(result.stderr).toContain('warning: no worker is registered for nobodyServesThis');
+    expect(result.stderr).toMatch(/gave up waiting after 1 s: H:\S+ is still queued on /);
+    // A served function gets no such warning.
+    const served = await cli(['submit', 'atomWorkerTest', '{}'], { cwd: ops.dir });
+    expect(served.status).toBe(0);
+    expect(served.stderr).not.toContain('no worker is registered');
+  });
+
+  it('--background --wait follows the job with GET_STATUS and reports the outcome from the journal', async () => {
+    const ok = await cli(['submit', 'atomWorkerTest', JSON.stringify({ steps: 3, sleepMs: 2400 }), '--background', '--wait'], { cwd: ops.dir });
+    expect(ok.status).toBe(0);
+    const progress = ok.stderr.split('\n').filter((line) => line.startsWith('progress '));
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress).toEqual([...progress].sort());
+    expect(ok.stderr).toMatch(/completed \(after \d+ ms; from the journal\)/);
+    const failed = await cli(['submit', 'atomWorkerTest', JSON.stringify({ fail: 'background trouble' }), '--background', '--wait', '--json'], { cwd: ops.dir });
+    expect(failed.status).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ status: 'fail', journal_status: 'failed', error: 'background trouble' });
+  });
+
+  it('status <handle> shows a queued or running job with its progress; an ended one exits 1', async () => {
+    const queued = await cli(['submit', 'atomWorkerTest', JSON.stringify({ steps: 6, sleepMs: 3000 }), '--background', '--unique', 'followed'], { cwd: ops.dir });
+    const handle = queued.stdout.trim();
+    await ops.worker.waitForLog((line) => line.msg === 'job started' && line.handle === handle);
+    // The first WORK_STATUS comes 0.5 s into the job: ask until the server has one.
+    let json: { handle?: string; state?: string; server?: string; progress?: { numerator: number; denominator: number } | null } = {};
+    for (let tries = 0; tries < 40 && !json.progress; tries++) json = JSON.parse((await cli(['status', handle, '--json'], { cwd: ops.dir })).stdout) as typeof json;
+    expect(json).toMatchObject({ handle, state: 'running', server: gearmand.address, progress: { denominator: 6 } });
+    const running = await cli(['status', handle], { cwd: ops.dir });
+    expect(running.status).toBe(0);
+    expect(running.stdout.startsWith(`${handle}: running on ${gearmand.address}  [#`)).toBe(true);
+    expect(running.stdout).toMatch(/\] \d\/6 \d+%/);
+    await ops.worker.waitForLog((line) => line.msg === 'job completed' && line.handle === handle, 10_000);
+    const ended = await cli(['status', handle], { cwd: ops.dir });
+    expect(ended.status).toBe(1);
+    expect(ended.stdout).toContain('not known to any job server');
+  });
+});
