@@ -9,6 +9,7 @@ import type { ConfigFlags } from '../config/settings.js';
 import { prepare } from '../runtime/prepare.js';
 import { EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
 import { addConnectionOptions, addJobOptions, addOperationsOptions, positiveInteger } from './options.js';
+import { snakeCaseKeys } from './json.js';
 import { formatTable, plural } from './table.js';
 
 interface CheckFlags extends ConfigFlags {
@@ -114,7 +115,7 @@ async function check(flags: CheckFlags): Promise<number> {
     problems,
   };
 
-  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (flags.json) process.stdout.write(`${JSON.stringify(snakeCaseKeys(report), null, 2)}\n`);
   else process.stdout.write(renderCheck(report, settings.serversSource));
   const serverDown = servers.some((server) => !server.ok);
   return report.ok ? 0 : serverDown ? EX_UNAVAILABLE : 78;

@@ -5,6 +5,7 @@ import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { type ControlCommand, controlAll, runDirCandidates } from '../ops/control.js';
 import { exitCodeOf } from './exitCodes.js';
 import { addLocalConfigOptions, positiveInteger } from './options.js';
+import { snakeCaseKeys } from './json.js';
 import { plural } from './table.js';
 
 interface ControlFlags extends ConfigFlags {
@@ -48,7 +49,7 @@ async function controlVerb(command: ControlCommand, flags: ControlFlags): Promis
   if (typeof runDirs === 'number') return runDirs;
   const results = (await controlAll(runDirs, command, flags.pid)).filter((result) => !result.stale);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(results.map((result) => ({ pid: result.pid, socket: result.socketPath, ...(result.reply ?? {}), ...(result.error ? { error: result.error } : {}) })), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(snakeCaseKeys(results.map((result) => ({ pid: result.pid, socket: result.socketPath, ...(result.reply ?? {}), ...(result.error ? { error: result.error } : {}) }))), null, 2)}\n`);
   }
   if (results.length === 0) {
     process.stderr.write(`atom-worker ${command}: no running worker found${flags.pid !== undefined ? ` with pid ${flags.pid}` : ''} (looked in ${runDirs.join(', ')})\n`);

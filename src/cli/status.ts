@@ -9,6 +9,7 @@ import { type Prepared, prepare } from '../runtime/prepare.js';
 import { EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
 import { resolveRunDirs } from './control.js';
 import { progressBar } from './follow.js';
+import { snakeCaseKeys } from './json.js';
 import { addConnectionOptions, addJobOptions, positiveInteger } from './options.js';
 import { formatDuration, formatTable } from './table.js';
 
@@ -167,7 +168,7 @@ async function once(flags: StatusFlags, prepared: Prepared | undefined): Promise
     const errors = results.filter((result) => !result.stale && !result.reply?.ok).map((result) => `pid ${result.pid}: ${result.error ?? 'no answer'}`);
     return {
       text: renderLocalStatus(workers) + errors.map((error) => `error: ${error}\n`).join(''),
-      json: { workers, errors },
+      json: snakeCaseKeys({ workers, errors }),
       code: workers.length === 0 ? EX_UNAVAILABLE : 0,
     };
   }

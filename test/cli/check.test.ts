@@ -21,12 +21,12 @@ describe('atom-worker check', () => {
   it('exits 0 with a healthy config: server version and round-trip time, every function it would register', async () => {
     const result = await cli(['check', '--json'], { cwd: dir });
     expect(result.status).toBe(0);
-    const report = JSON.parse(result.stdout) as { ok: boolean; servers: Array<{ server: string; ok: boolean; version: string; rttMs: number }>; functions: Array<{ function: string }>; journal: { path: string; ok: boolean } };
+    const report = JSON.parse(result.stdout) as { ok: boolean; servers: Array<{ server: string; ok: boolean; version: string; rtt_ms: number }>; functions: Array<{ function: string }>; journal: { path: string; ok: boolean } };
     expect(report.ok).toBe(true);
     expect(report.servers).toHaveLength(1);
     expect(report.servers[0]).toMatchObject({ server: gearmand.address, ok: true });
     expect(report.servers[0]!.version).toMatch(/^\d+\.\d+/);
-    expect(report.servers[0]!.rttMs).toBeGreaterThan(0);
+    expect(report.servers[0]!.rtt_ms).toBeGreaterThan(0);
     expect(report.functions.map((fn) => fn.function).sort()).toEqual(['site-atomWorkerTest', 'site-qtSwordPluginWorker']);
     expect(report.journal).toMatchObject({ path: path.join(dir, 'var', 'j.sqlite'), ok: true });
 

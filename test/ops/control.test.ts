@@ -35,14 +35,27 @@ describe('quiet, resume and status --local', () => {
     const started = await ops.worker.waitForLog((line) => line.msg === 'job started' && line.unique === 'local-status');
     const result = await cli(['status', '--local', '--json', '--run-dir', ops.runDir], { cwd: ops.dir });
     expect(result.status).toBe(0);
-    const status = JSON.parse(result.stdout) as { workers: Array<{ pid: number; state: string; running: Array<{ function: string; handle: string; ageS: number }> }> };
+    const status = JSON.parse(result.stdout) as { workers: Array<{ pid: number; state: string; running: Array<{ function: string; handle: string; age_s: number }> }> };
     expect(status.workers).toHaveLength(1);
     expect(status.workers[0]).toMatchObject({ pid: ops.worker.pid, state: 'running' });
     expect(status.workers[0]!.running).toEqual([expect.objectContaining({ function: 'atomWorkerTest', handle: started.handle })]);
+    // One key convention in every --json output: snake_case.
+    expect(Object.keys(status.workers[0]!)).toEqual(expect.arrayContaining(['client_id', 'connected_servers', 'jobs_started', 'started_at']));
+    expect(camelCaseKeys(status)).toEqual([]);
     const table = await cli(['status', '--local', '--run-dir', ops.runDir], { cwd: ops.dir });
     expect(table.stdout).toContain(String(started.handle));
     expect(table.stdout).toMatch(new RegExp(`${ops.worker.pid}\\s+running\\s+1/1`));
     expect((await job).status).toBe('complete');
+  });
+
+  it('quiet --json and resume --json answer in snake_case', async () => {
+    const quiet = await cli(['quiet', '--json', '--run-dir', ops.runDir], { cwd: ops.dir });
+    expect(quiet.status).toBe(0);
+    const answers = JSON.parse(quiet.stdout) as Array<{ pid: number; ok: boolean; status: { state: string; client_id: string } }>;
+    expect(answers[0]).toMatchObject({ pid: ops.worker.pid, ok: true, status: { state: 'quiet' } });
+    expect(camelCaseKeys(answers)).toEqual([]);
+    const resume = await cli(['resume', '--json', '--run-dir', ops.runDir], { cwd: ops.dir });
+    expect((JSON.parse(resume.stdout) as typeof answers)[0]).toMatchObject({ ok: true, status: { state: 'running' } });
   });
 
   it('quiet stops taking jobs (a submitted job stays queued); resume takes it', async () => {
@@ -52,10 +65,10 @@ describe('quiet, resume and status --local', () => {
     await ops.worker.waitForLog((line) => line.msg === 'worker quiet');
     const queued = await client.submitBackground('atomWorkerTest', '{"echo":"after resume"}', { unique: 'held' });
     const status = await cli(['status', '--servers', gearmand.address, '--json'], { cwd: ops.dir });
-    const fn = (JSON.parse(status.stdout) as { functions: Array<{ function: string; queued: number; running: number; ours: boolean }> }).functions.find(
+    const fn = (JSON.parse(status.stdout) as { functions: Array<{ function: string; waiting: number; running: number; ours: boolean }> }).functions.find(
       (row) => row.function === 'atomWorkerTest',
     );
-    expect(fn).toMatchObject({ queued: 1, running: 0, ours: true });
+    expect(fn).toMatchObject({ waiting: 1, running: 0, ours: true });
 
     const resume = await cli(['resume', '--run-dir', ops.runDir, '--pid', String(ops.worker.pid)], { cwd: ops.dir });
     expect(resume.stderr).toBe('');
@@ -70,3 +83,10 @@ describe('quiet, resume and status --local', () => {
     expect(result.stderr).toContain('no running worker found');
   });
 });
+
+/** Every object key in `value` that is not snake_case. */
+function camelCaseKeys(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(camelCaseKeys);
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, entry]) => [...(/[A-Z]/.test(key) ? [key] : []), ...camelCaseKeys(entry)]);
+}
