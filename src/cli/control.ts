@@ -22,7 +22,7 @@ function addRunDirOptions(command: Command): Command {
 export function resolveRunDirs(flags: ConfigFlags): string[] | number {
   try {
     const settings = resolveSettings(flags, { requireServers: false });
-    return runDirCandidates(settings.runDir);
+    return runDirCandidates(settings.runDir, process.env, true);
   } catch (error) {
     return exitCodeOf(error);
   }

@@ -6,6 +6,7 @@ import { JOURNAL_STATUSES, JournalReader, type JournalRow, type JournalStatus, p
 import { exitCodeOf } from './exitCodes.js';
 import { addLocalConfigOptions, positiveInteger } from './options.js';
 import { formatDuration, formatTable, parseTimeArgument } from './table.js';
+import { journalToRead } from '../ops/serviceLocations.js';
 
 interface JobsFlags extends ConfigFlags {
   json?: boolean;
@@ -64,7 +65,9 @@ function journalFile(flags: JobsFlags): string | number {
       process.stderr.write('atom-worker jobs: the journal is off\n');
       return 64;
     }
-    return settings.journalPath;
+    const file = journalToRead(settings) ?? settings.journalPath;
+    if (file !== settings.journalPath) process.stderr.write(`(reading the installed service's journal, ${file})\n`);
+    return file;
   } catch (error) {
     return exitCodeOf(error);
   }

@@ -9,6 +9,7 @@ import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { EX_TEMPFAIL, EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
 import { EX_JOB_FAILED, readPayloadArgument } from './exec.js';
 import { FollowTimeout, followBackground, JobDisplay, journalledOutcome, resultValue, withTimeout } from './follow.js';
+import { journalToRead } from '../ops/serviceLocations.js';
 import { addConnectionOptions, positiveInteger } from './options.js';
 
 interface SubmitFlags extends ConfigFlags {
@@ -87,7 +88,7 @@ async function submitJob(jobName: string, payloadArgument: string | undefined, f
         return 0;
       }
       if (!json) process.stderr.write(`queued ${fn} on ${queued.server} as ${queued.handle}; following it\n`);
-      const journalPath = flags.journal === false ? undefined : settings.journalPath;
+      const journalPath = journalToRead(settings);
       return await followQueued(client, { fn, unique, handle: queued.handle, server: queued.server, journalPath, timeoutMs, json });
     }
     return await followForeground(client, { fn, unique, priority, payload, timeoutMs, json });

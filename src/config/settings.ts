@@ -73,6 +73,8 @@ export interface Settings {
   readonly warnings: readonly string[];
   /** The SQLite job journal (absolute), or undefined with --no-journal. */
   readonly journalPath: string | undefined;
+  /** Neither a flag nor the file chose the journal: the verbs may then read an installed service's. */
+  readonly journalPathIsDefault: boolean;
   /** Re-deliveries past this many attempts fail without running; undefined = no cap. */
   readonly maxAttempts: number | undefined;
   /** The Prometheus/health HTTP port; undefined = no HTTP server. */
@@ -219,6 +221,7 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
     warnings,
     journalPath:
       flags.journal === false ? undefined : path.resolve(typeof flags.journal === 'string' ? flags.journal : (aw.journal_path ?? DEFAULT_JOURNAL_PATH)),
+    journalPathIsDefault: flags.journal === undefined && aw.journal_path === undefined,
     maxAttempts: flags.maxAttempts ?? aw.max_attempts,
     metricsPort: flags.metricsPort ?? aw.metrics_port,
     metricsHost: flags.metricsHost ?? aw.metrics_host ?? DEFAULT_METRICS_HOST,

@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { WorkerState } from '../runtime/worker.js';
+import { installedServiceRunDirs } from './serviceLocations.js';
 
 export type ControlCommand = 'status' | 'quiet' | 'resume';
 
@@ -31,10 +32,15 @@ export interface ControlTarget {
 const SOCKET_PREFIX = 'atom-worker-';
 const SOCKET_SUFFIX = '.sock';
 
-/** The directories a worker may have put its socket in: the configured one, then $XDG_RUNTIME_DIR/atom-worker. */
-export function runDirCandidates(runDir: string, environment: NodeJS.ProcessEnv = process.env): string[] {
+/**
+ * The directories a worker may have put its socket in: the configured one, then
+ * $XDG_RUNTIME_DIR/atom-worker; for the verbs that look for workers (`withServices`), also an
+ * installed service's run folder.
+ */
+export function runDirCandidates(runDir: string, environment: NodeJS.ProcessEnv = process.env, withServices = false): string[] {
   const candidates = [path.resolve(runDir)];
   if (environment.XDG_RUNTIME_DIR) candidates.push(path.join(environment.XDG_RUNTIME_DIR, 'atom-worker'));
+  if (withServices) candidates.push(...installedServiceRunDirs(environment));
   return [...new Set(candidates)];
 }
 
