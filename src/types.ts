@@ -52,7 +52,15 @@ export interface JobDefinition<P = unknown, R = unknown> {
   run(payload: P, ctx: JobContext): R | Promise<R>;
 }
 
-/** Identity helper that gives a job module full typing of its payload and context. */
-export function defineJob<P = unknown, R = unknown>(definition: JobDefinition<P, R>): JobDefinition<P, R> {
+/** A job that takes its payload as bytes (`payload: 'raw'`): the handler gets a Buffer. */
+export type RawJobDefinition<R = unknown> = JobDefinition<Buffer, R> & { payload: 'raw' };
+
+/**
+ * Identity helper that gives a job module full typing of its payload and context: the zod
+ * schema's output type, a Buffer for `payload: 'raw'`, `unknown` (parsed JSON) without either.
+ */
+export function defineJob<R = unknown>(definition: RawJobDefinition<R>): RawJobDefinition<R>;
+export function defineJob<P = unknown, R = unknown>(definition: JobDefinition<P, R>): JobDefinition<P, R>;
+export function defineJob<P, R>(definition: JobDefinition<P, R>): JobDefinition<P, R> {
   return definition;
 }

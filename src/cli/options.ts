@@ -1,6 +1,6 @@
 // Option definitions shared by the verbs that read the configuration, and their parsers.
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_CONFIG_FILE, DEFAULT_ENV, SERVERS_ENV_VAR } from '../config/settings.js';
+import { BUILTIN_JOBS, DEFAULT_CONFIG_FILE, DEFAULT_ENV, SERVERS_ENV_VAR } from '../config/settings.js';
 
 export function positiveInteger(flag: string): (value: string) => number {
   return (value) => {
@@ -39,7 +39,7 @@ export function addLocalConfigOptions(command: Command, purpose: string): Comman
 /** --jobs, --prefix and the ability selection: what decides the registered function names. */
 export function addJobOptions(command: Command): Command {
   return command
-    .option('-j, --jobs <dir>', 'folder of job modules (repeatable; replaces the default: the built-in jobs)', collect)
+    .option('-j, --jobs <dir>', `folder of job modules (repeatable); replaces the built-in jobs unless ${BUILTIN_JOBS} is also given`, collect)
     .option('--prefix <string>', 'function-name prefix (overrides job_prefix / atom_root_dir)')
     .option('-t, --types <list>', 'register the jobs of these worker_types groups (comma-separated)')
     .option('-a, --abilities <list>', 'register exactly these jobs (comma-separated; overrides --types)');

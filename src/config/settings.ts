@@ -92,6 +92,9 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_SHUTDOWN_TIMEOUT_S = 60;
 
 /** The repo's own job modules, compiled by the build next to src/ in dist/. */
+/** In `--jobs` / `jobs_dirs`: the built-in jobs, kept beside a folder of one's own. */
+export const BUILTIN_JOBS = '@builtin';
+
 export function builtinJobsDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'jobs');
 }
@@ -199,7 +202,7 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
     env,
     servers,
     serversSource,
-    jobsDirs: jobsDirs.length > 0 ? jobsDirs.map((dir) => path.resolve(dir)) : [builtinJobsDir()],
+    jobsDirs: jobsDirs.length > 0 ? jobsDirs.map((dir) => (dir === BUILTIN_JOBS ? builtinJobsDir() : path.resolve(dir))) : [builtinJobsDir()],
     concurrency: flags.concurrency ?? aw.concurrency ?? 1,
     logLevel,
     logFile: flags.logFile ?? aw.log_file,
