@@ -17,6 +17,15 @@ export function buildProgram(): Command {
     .description('A Gearman job worker for AtoM: runs AtoM\'s background jobs (DIP ingest, imports, exports, reports).')
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 success; 1 a job failed, or jobs were abandoned at shutdown; 64 usage error;
+66 an input file cannot be read; 69 unavailable (no job server answered, no worker found);
+70 internal error (a bug: please report it); 75 gave up waiting (submit --timeout);
+78 configuration error; 111 a recycling limit was reached (run; a supervisor restarts it).
+JSON output (--json) uses snake_case keys throughout.`,
+    )
     .exitOverride();
   registerRun(program);
   registerExec(program);

@@ -282,9 +282,12 @@ describe('stopping', () => {
   it('SIGTSTP stops taking jobs while staying connected; SIGCONT resumes', async () => {
     worker = spawnCli(['run', '--servers', gearmand.address, '--jobs', jobs, '--prefix', 'tstp-']);
     await worker.waitForLog(isFullyRegistered);
+    const client = clientFor(gearmand);
+    // A SIGCONT to a worker that is not quiet (coreutils `timeout` sends one) changes nothing and logs nothing.
+    worker.kill('SIGCONT');
+    expect(await client.submit('tstp-record', JSON.stringify({ id: 'before' }))).toMatchObject({ status: 'complete' });
     worker.kill('SIGTSTP');
     await worker.waitForLog((line) => line.msg === 'worker quiet');
-    const client = clientFor(gearmand);
     let done = false;
     const outcome = client.submit('tstp-record', JSON.stringify({ id: 'paused' })).then((result) => {
       done = true;
@@ -296,7 +299,8 @@ describe('stopping', () => {
     expect(done).toBe(false);
     worker.kill('SIGCONT');
     expect(await outcome).toMatchObject({ status: 'complete' });
-    expect(worker.lines.filter((line) => line.msg === 'job started')).toHaveLength(1);
+    expect(worker.lines.filter((line) => line.msg === 'job started')).toHaveLength(2);
+    expect(worker.lines.filter((line) => String(line.msg).startsWith('SIGCONT received'))).toHaveLength(1);
     client.close();
   });
 });
