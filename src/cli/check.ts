@@ -147,6 +147,6 @@ function renderCheck(report: CheckReport, serversSource: string): string {
   );
   for (const warning of report.warnings) out.push(`warning: ${warning}`);
   out.push('');
-  out.push(report.ok ? `check: ok (${report.servers.length} server(s), ${report.functions.length} function(s))` : `check: FAILED\n${report.problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  out.push(report.ok ? `check: ok (${plural(report.servers.length, 'server')}, ${plural(report.functions.length, 'function')})` : `check: FAILED\n${report.problems.map((problem) => `  - ${problem}`).join('\n')}`);
   return `${out.join('\n')}\n`;
 }

@@ -5,7 +5,7 @@ import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { JOURNAL_STATUSES, JournalReader, type JournalRow, type JournalStatus, processAlive } from '../journal/journal.js';
 import { exitCodeOf } from './exitCodes.js';
 import { addLocalConfigOptions, positiveInteger } from './options.js';
-import { formatDuration, formatTable, parseTimeArgument } from './table.js';
+import { formatDuration, formatTable, parseTimeArgument, plural } from './table.js';
 import { journalToRead } from '../ops/serviceLocations.js';
 
 interface JobsFlags extends ConfigFlags {
@@ -192,7 +192,7 @@ async function clearJobs(reader: JournalReader, flags: JobsFlags): Promise<numbe
   const counts = reader.countClearable(before);
   const scope = before !== undefined ? ` started before ${new Date(before).toISOString()}` : '';
   if (counts.running > 0 && !flags.json) {
-    process.stderr.write(`${counts.running} running job(s)${scope} are kept: running jobs are never cleared\n`);
+    process.stderr.write(`${plural(counts.running, 'running job')}${scope} ${counts.running === 1 ? 'is' : 'are'} kept: running jobs are never cleared\n`);
   }
   if (counts.clearable === 0) {
     if (flags.json) process.stdout.write(`${JSON.stringify({ deleted: 0, kept_running: counts.running })}\n`);
@@ -201,12 +201,12 @@ async function clearJobs(reader: JournalReader, flags: JobsFlags): Promise<numbe
   }
   if (!flags.yes) {
     if (process.stdin.isTTY !== true) {
-      process.stderr.write(`atom-worker jobs clear: would delete ${counts.clearable} job(s)${scope}; pass --yes to confirm when not on a terminal\n`);
+      process.stderr.write(`atom-worker jobs clear: would delete ${plural(counts.clearable, 'job')}${scope}; pass --yes to confirm when not on a terminal\n`);
       return 64;
     }
     const { createInterface } = await import('node:readline/promises');
     const prompt = createInterface({ input: process.stdin, output: process.stderr });
-    const answer = await prompt.question(`Delete ${counts.clearable} ended job(s)${scope} from the journal? [y/N] `);
+    const answer = await prompt.question(`Delete ${plural(counts.clearable, 'ended job')}${scope} from the journal? [y/N] `);
     prompt.close();
     if (!/^y(es)?$/i.test(answer.trim())) {
       process.stderr.write('nothing deleted\n');
@@ -215,6 +215,6 @@ async function clearJobs(reader: JournalReader, flags: JobsFlags): Promise<numbe
   }
   const deleted = reader.clear(before);
   if (flags.json) process.stdout.write(`${JSON.stringify({ deleted, kept_running: counts.running })}\n`);
-  else process.stdout.write(`deleted ${deleted} job(s)\n`);
+  else process.stdout.write(`deleted ${plural(deleted, 'job')}\n`);
   return 0;
 }

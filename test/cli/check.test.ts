@@ -34,7 +34,7 @@ describe('atom-worker check', () => {
     expect(human.status).toBe(0);
     expect(human.stdout).toMatch(new RegExp(`${gearmand.address.replace(/\./g, '\\.')}\\s+ok`));
     expect(human.stdout).toContain('site-atomWorkerTest');
-    expect(human.stdout).toContain('check: ok');
+    expect(human.stdout).toContain('check: ok (1 server, 2 functions)');
   });
 
   it('exits 69 naming the server that is down, in a table', async () => {

@@ -23,12 +23,12 @@ describe('atom-worker jobs', () => {
     const { dir, file } = journalWith(3);
     const command = `jobs clear --journal ${file}`;
     const no = await cliOnTerminal(command, { cwd: dir, input: 'n\n' });
-    expect(no.stdout).toContain('Delete 3 ended job(s) from the journal? [y/N]');
+    expect(no.stdout).toContain('Delete 3 ended jobs from the journal? [y/N]');
     expect(no.stdout).toContain('nothing deleted');
     expect(no.status).toBe(1);
     expect(JSON.parse((await cli(['jobs', 'list', '--json', '--journal', file])).stdout)).toHaveLength(3);
     const yes = await cliOnTerminal(command, { cwd: dir, input: 'y\n' });
-    expect(yes.stdout).toContain('deleted 3 job(s)');
+    expect(yes.stdout).toContain('deleted 3 jobs');
     expect(yes.status).toBe(0);
     expect(JSON.parse((await cli(['jobs', 'list', '--json', '--journal', file])).stdout)).toHaveLength(0);
   });
