@@ -15,7 +15,7 @@ interface ControlFlags extends ConfigFlags {
 
 function addRunDirOptions(command: Command): Command {
   return addLocalConfigOptions(command, 'atom_worker.run_dir')
-    .option('--run-dir <dir>', 'folder of the control sockets (default: run_dir, else var/run under the working dir)');
+    .option('--run-dir <dir>', "folder of the control sockets (default: run_dir, else var/run under the working dir, then an installed service's)");
 }
 
 /** The run dirs to look in, or an exit code. */

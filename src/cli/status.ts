@@ -52,7 +52,7 @@ export function registerStatus(program: Command): void {
   addJobOptions(command);
   command
     .option('--local', "show this machine's running workers (pid, state, running jobs) instead")
-    .option('--run-dir <dir>', 'with --local: folder of the control sockets (default: run_dir, else var/run under the working dir)')
+    .option('--run-dir <dir>', "with --local: folder of the control sockets (default: run_dir, else var/run under the working dir, then an installed service's)")
     .option('--all', 'list every function the servers know, not only ours and those with waiting or running jobs')
     .option('-w, --watch', 'redraw every --interval seconds until interrupted')
     .option('-i, --interval <seconds>', 'refresh period for --watch (default 2)', positiveInteger('--interval'))
