@@ -6,7 +6,7 @@ import { currentJobScope, describeThrown } from '../runtime/execute.js';
 import { startLoopMonitor } from '../runtime/loopMonitor.js';
 import { prepare } from '../runtime/prepare.js';
 import { installSignalHandlers } from '../runtime/signals.js';
-import { Worker, type WorkerObserver } from '../runtime/worker.js';
+import { serverTimeoutFor, Worker, type WorkerObserver } from '../runtime/worker.js';
 import { formatAddress } from '../gearman/address.js';
 import { defaultClientId } from '../gearman/workerLink.js';
 import type { JournalWriter } from '../journal/journal.js';
@@ -37,7 +37,8 @@ export function registerRun(program: Command): void {
     .option('--max-payload-bytes <n>', 'refuse larger job payloads (default 67108864, 64 MiB)', positiveInteger('--max-payload-bytes'))
     .addOption(
       new Option('--failure-reply <kind>', 'how failed jobs are answered: fail (WORK_WARNING with the reason, then WORK_FAIL) or exception (WORK_EXCEPTION; only for clients that ask for exceptions)').choices(['fail', 'exception']),
-    );
+    )
+    .option('--server-timeouts', "also register timed jobs with CAN_DO_TIMEOUT (only for a gearmand newer than 1.1.20: its timer is broken)");
   addOperationsOptions(command);
   command
     .option('--max-attempts <n>', 'a job re-delivered after crashes fails with "gave up after N attempts" instead of running again', positiveInteger('--max-attempts'))
@@ -128,6 +129,7 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
     clientId: baseClientId,
     maxPayloadBytes: settings.maxPayloadBytes,
     failureReply: settings.failureReply,
+    serverTimeouts: settings.serverTimeouts,
     shutdownTimeoutMs: settings.shutdownTimeoutMs,
     maxJobCount: settings.maxJobCount,
     maxMemUsageKb: settings.maxMemUsageKb,
@@ -149,6 +151,7 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
         job: registration.job.name,
         function: registration.functionName,
         ...(registration.timeoutMs !== undefined ? { timeout_ms: registration.timeoutMs } : {}),
+        ...(registration.timeoutMs !== undefined && settings.serverTimeouts ? { server_timeout_ms: serverTimeoutFor(registration.timeoutMs) } : {}),
       })),
     },
     `atom-worker ${VERSION} starting`,

@@ -23,10 +23,13 @@ interface StatusFlags extends ConfigFlags {
 
 export interface FunctionRow {
   function: string;
-  /** Jobs not yet handed to a worker: gearmand's admin `status` counts the running ones in its total. */
-  waiting: number;
-  running: number;
-  available_workers: number;
+  /**
+   * Jobs not yet handed to a worker: gearmand's admin `status` counts the running ones in its total.
+   * null where a server's counter is not believable (see `counter`).
+   */
+  waiting: number | null;
+  running: number | null;
+  available_workers: number | null;
   ours: boolean;
   servers: string[];
 }
@@ -81,9 +84,7 @@ async function gatherClusterStatus(prepared: Prepared, flags: StatusFlags): Prom
         const [status, connected] = await Promise.all([serverStatus(address), serverWorkers(address)]);
         for (const entry of status) {
           const row = byFunction.get(entry.function) ?? { function: entry.function, waiting: 0, running: 0, available_workers: 0, ours: ours.has(entry.function), servers: [] };
-          row.waiting += Math.max(0, entry.queued - entry.running);
-          row.running += entry.running;
-          row.available_workers += entry.availableWorkers;
+          addServerCounts(row, entry);
           row.servers.push(server);
           byFunction.set(entry.function, row);
         }
@@ -100,11 +101,34 @@ async function gatherClusterStatus(prepared: Prepared, flags: StatusFlags): Prom
   );
   for (const fn of ours) if (!byFunction.has(fn)) byFunction.set(fn, { function: fn, waiting: 0, running: 0, available_workers: 0, ours: true, servers: [] });
   const functions = [...byFunction.values()]
-    .filter((row) => flags.all || row.ours || row.waiting > 0 || row.running > 0)
+    .filter((row) => flags.all || row.ours || row.waiting !== 0 || row.running !== 0)
     .sort((a, b) => Number(b.ours) - Number(a.ours) || a.function.localeCompare(b.function));
   workers.sort((a, b) => a.client_id.localeCompare(b.client_id) || a.server.localeCompare(b.server));
   return { servers, functions, workers };
 }
+
+/**
+ * A counter from gearmand's admin `status`, or null when it cannot be true: gearmand 1.1.20's
+ * CAN_DO_TIMEOUT bug (gearmand issue 301) underflows its unsigned counters to about 2^32.
+ */
+export function counter(value: number): number | null {
+  return Number.isFinite(value) && value >= 0 && value < 2 ** 31 ? value : null;
+}
+
+function sum(a: number | null, b: number | null): number | null {
+  return a === null || b === null ? null : a + b;
+}
+
+/** Add one server's line for a function to the merged row. */
+export function addServerCounts(row: FunctionRow, entry: { queued: number; running: number; availableWorkers: number }): void {
+  const total = counter(entry.queued);
+  const running = counter(entry.running);
+  row.waiting = sum(row.waiting, total === null || running === null ? null : Math.max(0, total - running));
+  row.running = sum(row.running, running);
+  row.available_workers = sum(row.available_workers, counter(entry.availableWorkers));
+}
+
+const UNKNOWN_NOTE = "? = a job server's counter underflowed (gearmand 1.1.20's CAN_DO_TIMEOUT bug, gearmand issue 301); restarting that gearmand resets it";
 
 function renderClusterStatus(status: ClusterStatus): string {
   const out: string[] = [];
@@ -115,10 +139,11 @@ function renderClusterStatus(status: ClusterStatus): string {
       ? 'no functions'
       : formatTable(
           ['', 'FUNCTION', 'WAITING', 'RUNNING', 'WORKERS'],
-          status.functions.map((row) => [row.ours ? '*' : '', row.function, String(row.waiting), String(row.running), String(row.available_workers)]),
+          status.functions.map((row) => [row.ours ? '*' : '', row.function, String(row.waiting ?? '?'), String(row.running ?? '?'), String(row.available_workers ?? '?')]),
         ),
   );
   out.push('(* registered by this configuration)');
+  if (status.functions.some((row) => row.waiting === null || row.running === null || row.available_workers === null)) out.push(UNKNOWN_NOTE);
   out.push('');
   out.push(
     status.workers.length === 0

@@ -32,6 +32,7 @@ export const atomWorkerSchema = z
     max_runtime_splay: nonNegativeInt,
     max_payload_bytes: positiveInt,
     failure_reply: z.enum(['fail', 'exception']),
+    server_timeouts: z.boolean(),
     // Read by the DIP ingest job (jobs/qtSwordPluginWorker).
     sword_deposit_dir: z.string().min(1),
     dip_output_dir: z.string().min(1),

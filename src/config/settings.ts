@@ -34,6 +34,7 @@ export interface ConfigFlags {
   maxRuntimeSplay?: number;
   maxPayloadBytes?: number;
   failureReply?: string;
+  serverTimeouts?: boolean;
   /** `--journal PATH`; commander's `--no-journal` sets it to false. */
   journal?: string | boolean;
   maxAttempts?: number;
@@ -68,6 +69,8 @@ export interface Settings {
   readonly maxRuntimeSplayS: number;
   readonly maxPayloadBytes: number;
   readonly failureReply: 'fail' | 'exception';
+  /** Register timed jobs with CAN_DO_TIMEOUT (gearmand's own timer) as well; off by default: see docs/decisions.md. */
+  readonly serverTimeouts: boolean;
   /** The merged `atom_worker:` section, handed to jobs as `ctx.settings`. */
   readonly jobSettings: Readonly<Record<string, unknown>>;
   readonly warnings: readonly string[];
@@ -220,6 +223,7 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
     maxRuntimeSplayS: flags.maxRuntimeSplay ?? aw.max_runtime_splay ?? 0,
     maxPayloadBytes: flags.maxPayloadBytes ?? aw.max_payload_bytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
     failureReply: (flags.failureReply ?? aw.failure_reply ?? 'fail') as 'fail' | 'exception',
+    serverTimeouts: flags.serverTimeouts ?? aw.server_timeouts ?? false,
     jobSettings: aw as Record<string, unknown>,
     warnings,
     journalPath:

@@ -32,6 +32,12 @@ export interface WorkerOptions {
    * clients never match, so they wait forever.
    */
   readonly failureReply?: FailureReply;
+  /**
+   * Also register timed jobs with CAN_DO_TIMEOUT. Off by default: gearmand 1.1.20's timer fires on
+   * reused connections after the job has ended, requeues it and underflows its counters (gearmand
+   * issue 301, fixed after 1.1.20); the worker enforces time limits itself either way.
+   */
+  readonly serverTimeouts?: boolean;
   /** How long an aborted handler gets to return before its slot is declared stuck. */
   readonly abortGraceMs?: number;
   readonly maxJobCount?: number | undefined;
@@ -119,7 +125,7 @@ export class Worker implements SlotHost {
     for (const registration of options.registrations) this.registrations.set(registration.functionName, registration);
     const abilities: Ability[] = options.registrations.map((registration) => ({
       name: registration.functionName,
-      ...(registration.timeoutMs !== undefined ? { serverTimeoutMs: serverTimeoutFor(registration.timeoutMs) } : {}),
+      ...(registration.timeoutMs !== undefined && options.serverTimeouts === true ? { serverTimeoutMs: serverTimeoutFor(registration.timeoutMs) } : {}),
     }));
     const baseClientId = options.clientId ?? defaultClientId();
     for (const address of options.servers) {
@@ -212,7 +218,7 @@ export class Worker implements SlotHost {
     if (!registration) {
       // gearmand only assigns what we registered; anything else is a server bug. Refuse it loudly.
       this.log.error({ function: assigned.functionName, handle: assigned.handle }, 'job for a function this worker did not register');
-      link.sendException(assigned.handle, `atom-worker has no handler for ${assigned.functionName}`);
+      this.sendFailure(link, assigned.handle, `atom-worker has no handler for ${assigned.functionName}`, this.options.failureReply ?? 'fail');
       slot.finish();
       return;
     }

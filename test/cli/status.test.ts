@@ -1,6 +1,7 @@
 // `atom-worker status` against two real job servers: admin `status` and `workers` merged, our
 // functions marked, workers listed by client id; and `submit` on a terminal draws a progress bar.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addServerCounts, counter, type FunctionRow } from '../../src/cli/status.js';
 import { GearmanClient } from '../../src/gearman/client.js';
 import { type Gearmand, startGearmand } from '../harness/gearmand.js';
 import { spawnCli, tempDir } from '../harness/worker.js';
@@ -92,5 +93,17 @@ describe('atom-worker status (servers view)', () => {
     expect(result.stdout).toMatch(/\[#{15}-{15}\] 2\/4 50%/);
     expect(result.stdout).not.toContain('progress 1/4');
     expect(result.stdout).toContain('completed in');
+  });
+});
+
+describe("status's reading of gearmand's counters", () => {
+  it('takes an underflowed counter (gearmand 1.1.20 shows 4294967295) as unknown, never as a number', () => {
+    expect([0, 7, 2 ** 31 - 1, 2 ** 31, 4294967295].map(counter)).toEqual([0, 7, 2 ** 31 - 1, null, null]);
+    const row: FunctionRow = { function: 'f', waiting: 0, running: 0, available_workers: 0, ours: true, servers: [] };
+    addServerCounts(row, { queued: 3, running: 1, availableWorkers: 2 });
+    expect(row).toMatchObject({ waiting: 2, running: 1, available_workers: 2 });
+    // A second server whose counters underflowed makes the merged counts unknown, not 4294967296-something.
+    addServerCounts(row, { queued: 4294967295, running: 4294967295, availableWorkers: 1 });
+    expect(row).toMatchObject({ waiting: null, running: null, available_workers: 3 });
   });
 });

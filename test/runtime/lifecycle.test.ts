@@ -346,13 +346,30 @@ describe('timeouts and stuck handlers', () => {
     expect((await timed.exited).code).toBe(0);
   });
 
-  it('registers timed jobs with CAN_DO_TIMEOUT above their own limit, so gearmand never requeues them first', async () => {
-    // gearmand requeues a job whose CAN_DO_TIMEOUT expires; a job run twice would show here as a second start.
-    const outcome = await client.submit('waiter', '{}');
-    expect(outcome.status).toBe('fail');
-    const starts = worker.lines.filter((line) => line.msg === 'job started' && line.handle === outcome.handle);
-    expect(starts).toHaveLength(1);
+  it("registers timed jobs with plain CAN_DO by default, so gearmand 1.1.20's broken timer never runs", async () => {
+    // With CAN_DO_TIMEOUT, gearmand 1.1.20 times out reused connections after the job has ended: it
+    // logs "Worker timeout reached", requeues, and its counters underflow to 4294967295.
+    const outcomes = [];
+    for (let index = 0; index < 4; index++) outcomes.push(await client.submit('waiter', '{}'));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fail', 'fail', 'fail', 'fail']);
+    for (const outcome of outcomes) expect(worker.lines.filter((line) => line.msg === 'job started' && line.handle === outcome.handle)).toHaveLength(1);
+    // A job longer than the timer would have been (1000 ms + 1000 ms grace) lets it fire, if it were set.
+    expect(await client.submit('sleepy', JSON.stringify({ ms: 2500 }))).toMatchObject({ status: 'complete' });
     expect(gearmand.log()).not.toContain('Worker timeout reached');
+    const status = await serverStatus({ host: '127.0.0.1', port: gearmand.port });
+    expect(status.find((entry) => entry.function === 'waiter')).toMatchObject({ queued: 0, running: 0 });
+  });
+
+  it('--server-timeouts registers timed jobs with CAN_DO_TIMEOUT above their own limit', async () => {
+    const timed = spawnCli(['run', '--servers', gearmand.address, '--jobs', jobs, '--prefix', 'st-', '--abilities', 'waiter,record', '--server-timeouts']);
+    await timed.waitForLog(isFullyRegistered);
+    const startup = timed.lines.find((line) => typeof line.msg === 'string' && line.msg.startsWith('atom-worker '));
+    expect(startup?.functions).toEqual([
+      { job: 'waiter', function: 'st-waiter', timeout_ms: 1000, server_timeout_ms: 2000 },
+      { job: 'record', function: 'st-record' },
+    ]);
+    timed.kill('SIGTERM');
+    expect((await timed.exited).code).toBe(0);
   });
 
   it('marks the slot of a handler that ignores its abort as stuck, while the other slot keeps serving', async () => {
