@@ -38,6 +38,8 @@ export function registerRun(program: Command): void {
     .addOption(
       new Option('--failure-reply <kind>', 'how failed jobs are answered: fail (WORK_WARNING with the reason, then WORK_FAIL) or exception (WORK_EXCEPTION; only for clients that ask for exceptions)').choices(['fail', 'exception']),
     )
+    .option('--heartbeat-interval <seconds>', 'ECHO_REQ on a connection quiet this long, to notice one that died without a FIN; 0: off (default 30)', nonNegativeInteger('--heartbeat-interval'))
+    .option('--heartbeat-timeout <seconds>', 'no answer to the heartbeat within this long: reconnect (default 10)', positiveInteger('--heartbeat-timeout'))
     .option('--server-timeouts', "also register timed jobs with CAN_DO_TIMEOUT (only for a gearmand newer than 1.1.20: its timer is broken)");
   addOperationsOptions(command);
   command
@@ -130,6 +132,7 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
     maxPayloadBytes: settings.maxPayloadBytes,
     failureReply: settings.failureReply,
     serverTimeouts: settings.serverTimeouts,
+    ...(settings.heartbeatIntervalMs !== undefined ? { heartbeat: { intervalMs: settings.heartbeatIntervalMs, timeoutMs: settings.heartbeatTimeoutMs } } : {}),
     shutdownTimeoutMs: settings.shutdownTimeoutMs,
     maxJobCount: settings.maxJobCount,
     maxMemUsageKb: settings.maxMemUsageKb,

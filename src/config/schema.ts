@@ -33,6 +33,8 @@ export const atomWorkerSchema = z
     max_payload_bytes: positiveInt,
     failure_reply: z.enum(['fail', 'exception']),
     server_timeouts: z.boolean(),
+    heartbeat_interval: nonNegativeInt,
+    heartbeat_timeout: positiveInt,
     // Read by the DIP ingest job (jobs/qtSwordPluginWorker).
     sword_deposit_dir: z.string().min(1),
     dip_output_dir: z.string().min(1),

@@ -35,6 +35,8 @@ export interface ConfigFlags {
   maxPayloadBytes?: number;
   failureReply?: string;
   serverTimeouts?: boolean;
+  heartbeatInterval?: number;
+  heartbeatTimeout?: number;
   /** `--journal PATH`; commander's `--no-journal` sets it to false. */
   journal?: string | boolean;
   maxAttempts?: number;
@@ -71,6 +73,9 @@ export interface Settings {
   readonly failureReply: 'fail' | 'exception';
   /** Register timed jobs with CAN_DO_TIMEOUT (gearmand's own timer) as well; off by default: see docs/decisions.md. */
   readonly serverTimeouts: boolean;
+  /** ECHO_REQ after this long without a packet from a server; undefined = no heartbeat (heartbeat_interval: 0). */
+  readonly heartbeatIntervalMs: number | undefined;
+  readonly heartbeatTimeoutMs: number;
   /** The merged `atom_worker:` section, handed to jobs as `ctx.settings`. */
   readonly jobSettings: Readonly<Record<string, unknown>>;
   readonly warnings: readonly string[];
@@ -93,6 +98,8 @@ export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_SHUTDOWN_TIMEOUT_S = 60;
+export const DEFAULT_HEARTBEAT_INTERVAL_S = 30;
+export const DEFAULT_HEARTBEAT_TIMEOUT_S = 10;
 
 /** The repo's own job modules, compiled by the build next to src/ in dist/. */
 /** In `--jobs` / `jobs_dirs`: the built-in jobs, kept beside a folder of one's own. */
@@ -199,6 +206,7 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
   }
 
   const jobsDirs = flags.jobs && flags.jobs.length > 0 ? flags.jobs : list(aw.jobs_dirs);
+  const heartbeatIntervalS = flags.heartbeatInterval ?? aw.heartbeat_interval ?? DEFAULT_HEARTBEAT_INTERVAL_S;
 
   return {
     configFile: loaded?.file,
@@ -224,6 +232,8 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
     maxPayloadBytes: flags.maxPayloadBytes ?? aw.max_payload_bytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
     failureReply: (flags.failureReply ?? aw.failure_reply ?? 'fail') as 'fail' | 'exception',
     serverTimeouts: flags.serverTimeouts ?? aw.server_timeouts ?? false,
+    heartbeatIntervalMs: heartbeatIntervalS === 0 ? undefined : heartbeatIntervalS * 1000,
+    heartbeatTimeoutMs: (flags.heartbeatTimeout ?? aw.heartbeat_timeout ?? DEFAULT_HEARTBEAT_TIMEOUT_S) * 1000,
     jobSettings: aw as Record<string, unknown>,
     warnings,
     journalPath:

@@ -44,6 +44,10 @@ export interface WorkerLinkOptions {
   readonly maxPacketBytes: number;
   readonly connectTimeoutMs: number;
   readonly backoff: BackoffPolicy;
+  /** After this long without a packet from the server, send ECHO_REQ (undefined: no heartbeat). */
+  readonly heartbeatIntervalMs?: number;
+  /** No answer to the heartbeat within this long: the connection is dead; drop it and reconnect. */
+  readonly heartbeatTimeoutMs?: number;
 }
 
 export interface BackoffPolicy {
@@ -70,6 +74,12 @@ export class WorkerLink {
   /** Handles of jobs assigned on this connection and not yet answered. */
   private readonly running = new Set<string>();
   private readonly closeWaiters: Array<() => void> = [];
+  // The heartbeat: a connection that stops forwarding without a FIN (a hung load balancer, a frozen
+  // host) is invisible to TCP keepalive, whose probes the peer's kernel answers. ECHO_REQ is
+  // answered by gearmand itself, in any state, also while this connection sleeps or runs a job.
+  private lastHeardAt = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private echoDeadline: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: WorkerLinkOptions,
@@ -129,6 +139,8 @@ export class WorkerLink {
       return;
     }
     this.connection = connection;
+    this.lastHeardAt = Date.now();
+    this.armHeartbeat(connection, this.options.heartbeatIntervalMs);
     this.attempt = 0;
     this.grabbing = false;
     this.running.clear();
@@ -146,6 +158,40 @@ export class WorkerLink {
     this.state = 'registering';
   }
 
+  private armHeartbeat(connection: PacketConnection, inMs: number | undefined): void {
+    if (inMs === undefined) return;
+    clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = setTimeout(() => this.beat(connection), inMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private beat(connection: PacketConnection): void {
+    const interval = this.options.heartbeatIntervalMs;
+    if (connection !== this.connection || interval === undefined) return;
+    const quietMs = Date.now() - this.lastHeardAt;
+    if (quietMs < interval) {
+      this.armHeartbeat(connection, interval - quietMs);
+      return;
+    }
+    if (this.echoDeadline === undefined) {
+      const timeoutMs = this.options.heartbeatTimeoutMs ?? 10_000;
+      connection.send(PacketType.ECHO_REQ, ['heartbeat']);
+      this.echoDeadline = setTimeout(() => {
+        this.echoDeadline = undefined;
+        if (connection === this.connection) connection.destroy(new Error(`no answer to a heartbeat within ${timeoutMs / 1000} s (the connection is dead)`));
+      }, timeoutMs);
+      this.echoDeadline.unref();
+    }
+    this.armHeartbeat(connection, interval);
+  }
+
+  private stopHeartbeat(): void {
+    clearTimeout(this.heartbeatTimer);
+    clearTimeout(this.echoDeadline);
+    this.heartbeatTimer = undefined;
+    this.echoDeadline = undefined;
+  }
+
   private scheduleRetry(error: Error | undefined, wasConnected: boolean): void {
     const delay = backoffDelay(this.attempt++, this.options.backoff);
     this.state = 'connecting';
@@ -156,6 +202,7 @@ export class WorkerLink {
   private onClose(connection: PacketConnection, error: Error | undefined): void {
     if (connection !== this.connection) return;
     this.connection = undefined;
+    this.stopHeartbeat();
     for (const resolve of this.closeWaiters.splice(0)) resolve();
     this.grabbing = false;
     this.running.clear();
@@ -168,6 +215,12 @@ export class WorkerLink {
 
   private onPacket(connection: PacketConnection, packet: Packet): void {
     if (connection !== this.connection) return;
+    // Any packet proves the server is there.
+    this.lastHeardAt = Date.now();
+    if (this.echoDeadline !== undefined) {
+      clearTimeout(this.echoDeadline);
+      this.echoDeadline = undefined;
+    }
     switch (packet.type) {
       case PacketType.JOB_ASSIGN_UNIQ: {
         this.grabbing = false;
@@ -281,6 +334,7 @@ export class WorkerLink {
    * wait for their jobs first. Never sends CANT_DO/RESET_ABILITIES (that would requeue running jobs too).
    */
   close(): Promise<void> {
+    this.stopHeartbeat();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.state = 'closed';
@@ -293,6 +347,7 @@ export class WorkerLink {
 
   /** Close the socket at once (gearmand requeues what was running). */
   abort(): void {
+    this.stopHeartbeat();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.state = 'closed';

@@ -38,6 +38,8 @@ export interface WorkerOptions {
    * issue 301, fixed after 1.1.20); the worker enforces time limits itself either way.
    */
   readonly serverTimeouts?: boolean;
+  /** Per connection: ECHO_REQ after this long without a packet; no answer within the timeout drops it. */
+  readonly heartbeat?: { intervalMs: number; timeoutMs: number };
   /** How long an aborted handler gets to return before its slot is declared stuck. */
   readonly abortGraceMs?: number;
   readonly maxJobCount?: number | undefined;
@@ -144,6 +146,7 @@ export class Worker implements SlotHost {
               maxPacketBytes: options.maxPayloadBytes + 64 * 1024,
               connectTimeoutMs: 5000,
               backoff: options.backoff ?? { initialMs: 100, maxMs: 30_000 },
+              ...(options.heartbeat ? { heartbeatIntervalMs: options.heartbeat.intervalMs, heartbeatTimeoutMs: options.heartbeat.timeoutMs } : {}),
             },
             this.linkEvents(slot),
           ),

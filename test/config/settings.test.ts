@@ -113,6 +113,15 @@ describe('precedence: flags, then ATOM_WORKER_SERVERS, then the file', () => {
     expect(settings.shutdownTimeoutMs).toBe(5000);
   });
 
+  it('heartbeat 30 s / 10 s and no server timeouts by default; heartbeat_interval: 0 turns the heartbeat off', () => {
+    const defaults = resolve('all:\n  servers: { d: x }\n');
+    expect(defaults).toMatchObject({ heartbeatIntervalMs: 30_000, heartbeatTimeoutMs: 10_000, serverTimeouts: false });
+    const set = resolve('all:\n  servers: { d: x }\n  atom_worker: { heartbeat_interval: 5, heartbeat_timeout: 2, server_timeouts: true }\n');
+    expect(set).toMatchObject({ heartbeatIntervalMs: 5000, heartbeatTimeoutMs: 2000, serverTimeouts: true });
+    expect(resolve('all:\n  servers: { d: x }\n  atom_worker: { heartbeat_interval: 0 }\n').heartbeatIntervalMs).toBeUndefined();
+    expect(() => resolve('all:\n  servers: { d: x }\n  atom_worker: { heartbeat_timeout: 0 }\n')).toThrow(/heartbeat_timeout/);
+  });
+
   it('runs without a config file when servers come from the environment and no --config was given', () => {
     const cwd = process.cwd();
     process.chdir(tempDir());
