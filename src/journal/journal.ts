@@ -3,7 +3,7 @@
 // path only pays for one indexed SELECT per job start (the re-delivery lookup). Several workers on
 // one machine share the file: WAL lets readers and one writer work at once, busy_timeout waits out
 // the other writers' short transactions.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -73,7 +73,13 @@ export interface OpenOptions {
 
 /** Open (and create, migrate) a journal database. */
 export function openJournalDatabase(file: string, options: OpenOptions = {}): Database.Database {
-  if (!options.mustExist) mkdirSync(path.dirname(file), { recursive: true });
+  // Job errors and handles are nobody else's business: a folder we create is 0700, the file 0600
+  // (SQLite gives its -wal and -shm files the database file's mode).
+  if (!options.mustExist) {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    closeSync(openSync(file, 'a', 0o600));
+    if (typeof process.getuid === 'function' && statSync(file).uid === process.getuid()) chmodSync(file, 0o600);
+  }
   const db = new Database(file, { fileMustExist: options.mustExist === true, readonly: options.readonly === true, timeout: BUSY_TIMEOUT_MS });
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // A 2 MB page cache instead of better-sqlite3's 16 MB: the worker only appends and looks up a few

@@ -1,7 +1,7 @@
 // The local control channel: each running worker listens on a unix stream socket in the run dir,
 // `atom-worker-PID.sock` (directory 0700, socket 0600: only the worker's own user may talk to it).
 // One JSON request line, one JSON answer line: `status`, `quiet`, `resume`.
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -48,14 +48,17 @@ export function socketPathFor(runDir: string, pid: number): string {
   return path.join(runDir, `${SOCKET_PREFIX}${pid}${SOCKET_SUFFIX}`);
 }
 
-/** Create the run dir owner-only; tighten an existing one we own. */
-function ensurePrivateDir(dir: string): void {
+/**
+ * Create the run dir owner-only, or accept an existing one only if it is a real folder (not a
+ * symlink) owned by this user, tightened to 0700: whoever owns the folder can remove the socket.
+ */
+export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stat = statSync(dir);
-  if ((stat.mode & 0o077) !== 0) {
-    if (typeof process.getuid === 'function' && stat.uid === process.getuid()) chmodSync(dir, 0o700);
-    else throw new Error(`${dir} is accessible to other users and not ours to tighten`);
-  }
+  const stat = lstatSync(dir);
+  if (stat.isSymbolicLink()) throw new Error(`${dir} is a symbolic link; a run folder must be a real folder`);
+  if (!stat.isDirectory()) throw new Error(`${dir} is not a folder`);
+  if (typeof process.getuid === 'function' && stat.uid !== process.getuid()) throw new Error(`${dir} belongs to uid ${stat.uid}, not to this user (uid ${process.getuid()})`);
+  if ((stat.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
 
 export interface ControlServer {

@@ -1,6 +1,7 @@
 // The journal on its own: batched writes, the status mapping, re-delivery after a dead worker, the
 // attempt cap, and the reading side (filters, clear keeps running rows).
 import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +25,24 @@ function deadPid(): number {
 }
 
 describe('journal writer', () => {
+  it('keeps the journal private: a folder it creates is 0700, the file and its -wal 0600, an existing 0644 file tightened', () => {
+    const dir = path.join(tempDir(), 'fresh', 'state');
+    const file = path.join(dir, 'journal.sqlite');
+    const writer = new JournalWriter({ file, flushIntervalMs: 60_000 });
+    writer.started({ handle: 'H:p:1', unique: 'u', function: 'f', workerId: 'w', server: 's', startedAt: Date.now(), payloadBytes: 1 });
+    writer.flush();
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(existsSync(`${file}-wal`)).toBe(true);
+    expect(statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
+    writer.close();
+    const old = path.join(tempDir(), 'old.sqlite');
+    writeFileSync(old, '');
+    chmodSync(old, 0o644);
+    openJournalDatabase(old).close();
+    expect(statSync(old).mode & 0o777).toBe(0o600);
+  });
+
   it('queues writes and flushes them in one batch; a run that ends before the flush is one row with its outcome', () => {
     const file = path.join(tempDir(), 'j.sqlite');
     const writer = new JournalWriter({ file, flushIntervalMs: 60_000 });

@@ -1,10 +1,12 @@
 // The local control channel: `quiet`, `resume` and `status --local` against a running worker, over its
 // owner-only unix socket in the run dir.
-import { statSync } from 'node:fs';
+import { chownSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GearmanClient } from '../../src/gearman/client.js';
 import { socketPathFor } from '../../src/ops/control.js';
 import { type Gearmand, startGearmand } from '../harness/gearmand.js';
+import { tempDir } from '../harness/worker.js';
 import { cli, type OpsWorker, startWorker, stopWorker } from './helpers.js';
 
 describe('quiet, resume and status --local', () => {
@@ -81,6 +83,41 @@ describe('quiet, resume and status --local', () => {
     const result = await cli(['quiet', '--run-dir', `${ops.dir}/empty`], { cwd: ops.dir });
     expect(result.status).toBe(69);
     expect(result.stderr).toContain('no running worker found');
+  });
+});
+
+
+describe('a run folder someone else prepared is refused', () => {
+  let gearmand: Gearmand;
+  beforeAll(async () => {
+    gearmand = await startGearmand();
+  });
+  afterAll(async () => {
+    await gearmand?.stop();
+  });
+
+  async function refused(runDir: string): Promise<string> {
+    const ops = await startWorker(gearmand, { args: ['--run-dir', runDir] });
+    try {
+      const line = await ops.worker.waitForLog((entry) => String(entry.msg).startsWith('no control socket'));
+      return String(line.err);
+    } finally {
+      await stopWorker(ops.worker);
+    }
+  }
+
+  it('a symbolic link, even to a folder of ours', async () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, 'real'), { mode: 0o700 });
+    symlinkSync(path.join(dir, 'real'), path.join(dir, 'link'));
+    expect(await refused(path.join(dir, 'link'))).toContain('is a symbolic link');
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("a folder owned by another user (as root: chowned to nobody)", async () => {
+    const dir = path.join(tempDir(), 'theirs');
+    mkdirSync(dir, { mode: 0o700 });
+    chownSync(dir, 65534, 65534);
+    expect(await refused(dir)).toMatch(/belongs to uid 65534, not to this user/);
   });
 });
 
