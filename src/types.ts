@@ -34,6 +34,13 @@ export interface JobContext {
   readonly settings: Readonly<Record<string, unknown>>;
 }
 
+/** What a job's `start` hook gets. */
+export interface JobStartContext {
+  readonly log: Logger;
+  /** The merged `atom_worker:` section, as `ctx.settings` in `run`. */
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
 /** `'raw'` hands the handler the payload bytes as a Buffer, unparsed. */
 export type PayloadSpec<P> = ZodType<P> | 'raw';
 
@@ -50,6 +57,11 @@ export interface JobDefinition<P = unknown, R = unknown> {
    * empty result, anything else as JSON. Throwing (or rejecting) fails the job with the message.
    */
   run(payload: P, ctx: JobContext): R | Promise<R>;
+  /**
+   * Runs once when `atom-worker run` starts, before it takes jobs: e.g. to clean up after a run
+   * that was killed. A throw or rejection is logged; the worker starts anyway.
+   */
+  start?(ctx: JobStartContext): void | Promise<void>;
 }
 
 /** A job that takes its payload as bytes (`payload: 'raw'`): the handler gets a Buffer. */

@@ -19,4 +19,10 @@ export default defineJob<DipPayload, DipResult>({
     const { ingestDip } = await import('./ingest.js');
     return ingestDip(payload, ctx);
   },
+  // A worker killed mid-job leaves its working folders behind: sweep them at start (and before each job).
+  start: async ({ log, settings }) => {
+    const [{ sweepLeftovers }, { readDipSettings }] = await Promise.all([import('./leftovers.js'), import('./settings.js')]);
+    const removed = await sweepLeftovers(readDipSettings(settings));
+    if (removed.length > 0) log.info({ removed }, 'removed the leftovers of killed DIP jobs');
+  },
 });

@@ -9,6 +9,7 @@ import { type DescriptionNode, type DipMode, mapDip } from './map.js';
 import { parseMets } from './mets/parse.js';
 import { packageDir, writePackage } from './output.js';
 import { type DipPayload, METS_ARCHIVEMATICA_DIP_FORMAT } from './payload.js';
+import { sweepLeftovers } from './leftovers.js';
 import { readDipSettings } from './settings.js';
 import { DipError } from './util.js';
 
@@ -33,6 +34,8 @@ export async function ingestDip(payload: DipPayload, ctx: JobContext): Promise<D
   }
   const settings = readDipSettings(ctx.settings);
   const { signal, log } = ctx;
+  const swept = await sweepLeftovers(settings);
+  if (swept.length > 0) log.info({ removed: swept }, 'removed the leftovers of killed DIP jobs');
   const started = Date.now();
   const located = await locateDip(payload, settings, signal);
   try {

@@ -4,13 +4,14 @@
 // extracted into a private temporary folder that cleanup() removes.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, realpath, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { METS_NAME } from './dip.js';
 import type { DipPayload } from './payload.js';
 import type { DipSettings } from './settings.js';
 import { DipError, removeTree, throwIfAborted } from './util.js';
 import { extractZip } from './zip.js';
+import { extractionPrefix } from './leftovers.js';
 
 export interface LocatedDip {
   /** Real path of the DIP folder (METS at its root). */
@@ -113,8 +114,10 @@ async function extract(
   signal: AbortSignal,
   source: LocatedDip['source'],
 ): Promise<LocatedDip> {
-  // mkdtemp creates the folder with mode 0700: private to this user.
-  const temp = await mkdtemp(path.join(settings.tempDir, 'atom-worker-dip-'));
+  // mkdtemp creates the folder with mode 0700: private to this user. temp_dir is made if missing,
+  // as dip_output_dir is.
+  await mkdir(settings.tempDir, { recursive: true });
+  const temp = await mkdtemp(path.join(settings.tempDir, extractionPrefix()));
   const cleanup = async (): Promise<void> => {
     await removeTree(temp);
   };

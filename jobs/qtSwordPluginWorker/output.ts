@@ -9,6 +9,7 @@ import { chmod, copyFile, link, mkdir, mkdtemp, open, rename, stat } from 'node:
 import path from 'node:path';
 import type { AccessCopy } from './dip.js';
 import { DipError, errorCode, removeTree, throwIfAborted } from './util.js';
+import { buildPrefix, replacedPrefix } from './leftovers.js';
 
 export interface PackageItem {
   access: AccessCopy;
@@ -44,7 +45,7 @@ export async function writePackage(content: PackageContent, options: WriteOption
   const { outputRoot, aipUuid, signal } = options;
   const finalDir = packageDir(outputRoot, aipUuid);
   await mkdir(outputRoot, { recursive: true });
-  const temp = await mkdtemp(path.join(outputRoot, '.tmp-'));
+  const temp = await mkdtemp(path.join(outputRoot, buildPrefix()));
   try {
     const objectsDir = path.join(temp, 'objects');
     await mkdir(objectsDir);
@@ -123,7 +124,7 @@ async function moveIntoPlace(temp: string, finalDir: string, outputRoot: string,
     if (!REPLACE_CODES.has(errorCode(error))) throw error;
   }
   // A previous package is there: swap it out, then remove it.
-  const old = path.join(outputRoot, `.old-${aipUuid}-${randomBytes(6).toString('hex')}`);
+  const old = path.join(outputRoot, `${replacedPrefix(aipUuid)}${randomBytes(6).toString('hex')}`);
   await rename(finalDir, old);
   try {
     await rename(temp, finalDir);

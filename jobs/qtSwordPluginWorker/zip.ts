@@ -139,7 +139,10 @@ export async function extractZip(zipPath: string, dest: string, limits: ZipLimit
   }
 }
 
-function describe(error: unknown): string {
+export function describe(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  // Not the archive's fault: say what the operator must do.
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `the disk is full: no space left to extract it in temp_dir (${code})`;
   const message = error instanceof Error ? error.message : String(error);
   if (/^(invalid relative path|absolute path|invalid characters in fileName)/.test(message)) {
     return `an entry escapes the extraction folder (${oneLine(message)})`;

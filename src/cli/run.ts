@@ -6,6 +6,7 @@ import { currentJobScope, describeThrown } from '../runtime/execute.js';
 import { startLoopMonitor } from '../runtime/loopMonitor.js';
 import { prepare } from '../runtime/prepare.js';
 import { installSignalHandlers } from '../runtime/signals.js';
+import { runStartHooks } from '../runtime/startHooks.js';
 import { serverTimeoutFor, Worker, type WorkerObserver } from '../runtime/worker.js';
 import { formatAddress } from '../gearman/address.js';
 import { defaultClientId } from '../gearman/workerLink.js';
@@ -222,6 +223,7 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
     log.warn({ err: (error as Error).message }, 'no control socket: `atom-worker quiet/resume/status --local` cannot reach this worker');
   }
   const removeSignals = installSignalHandlers(worker, { log, onHangup: () => logger.reopen() });
+  await runStartHooks(registrations, settings.jobSettings, log);
   worker.start();
   const code = await worker.done;
   removeSignals();

@@ -79,6 +79,7 @@ export function validateDefinition(file: string, exported: unknown): LoadedJob {
   else if (candidate.payload === 'raw') payloadMode = 'raw';
   else if (hasSafeParse(candidate.payload)) payloadMode = 'schema';
   else throw new JobLoadError(file, "payload must be a zod schema, 'raw', or absent");
+  if (candidate.start !== undefined && typeof candidate.start !== 'function') throw new JobLoadError(file, 'start, if given, must be a function');
   const timeout = candidate.timeout;
   if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout <= 0)) {
     throw new JobLoadError(file, `timeout must be a positive whole number of milliseconds, got ${JSON.stringify(timeout)}`);
