@@ -90,9 +90,22 @@ export function splitArguments(type: number, body: Buffer): Buffer[] {
   return args;
 }
 
+/** A packet over the size cap, skipped: its type, its size and the first bytes of its body. */
+export interface OversizedPacket {
+  readonly magic: Magic;
+  readonly type: number;
+  readonly size: number;
+  /** Up to OVERSIZED_HEAD_BYTES of the body: enough for a JOB_ASSIGN's handle, function and unique key. */
+  readonly head: Buffer;
+}
+
+export const OVERSIZED_HEAD_BYTES = 64 * 1024;
+
 /**
  * Incremental decoder: feed it socket chunks in any split or merge, it calls `onPacket` per whole packet.
- * Throws ProtocolError on a bad magic, an unknown type or a packet larger than `maxPacketBytes`.
+ * Throws ProtocolError on a bad magic or an unknown type. A packet larger than `maxPacketBytes` is
+ * skipped as it arrives (its body is never buffered, only its first bytes) and reported to
+ * `onOversized`; without that callback it is a ProtocolError too.
  */
 export class PacketDecoder {
   private pending: Buffer[] = [];
@@ -100,10 +113,16 @@ export class PacketDecoder {
   private bodySize = -1; // -1: waiting for a header
   private magic: Magic = 'RES';
   private type = 0;
+  /** Body bytes of an oversized packet still to discard, and what is kept of its start. */
+  private skipRemaining = 0;
+  private skipSize = 0;
+  private skipHead: Buffer[] = [];
+  private skipHeadBytes = 0;
 
   constructor(
     private readonly onPacket: (packet: Packet) => void,
     private readonly maxPacketBytes: number,
+    private readonly onOversized?: (packet: OversizedPacket) => void,
   ) {}
 
   push(chunk: Buffer): void {
@@ -122,10 +141,20 @@ export class PacketDecoder {
 
     let offset = 0;
     for (;;) {
+      if (this.skipRemaining > 0) {
+        const take = Math.min(this.skipRemaining, buffer.length - offset);
+        this.keepHead(buffer.subarray(offset, offset + take));
+        offset += take;
+        this.skipRemaining -= take;
+        if (this.skipRemaining > 0) break;
+        this.finishSkip();
+        continue;
+      }
       if (this.bodySize < 0) {
         if (buffer.length - offset < HEADER_SIZE) break;
         this.readHeader(buffer, offset);
         offset += HEADER_SIZE;
+        if (this.bodySize < 0) continue; // oversized: now skipping
       }
       if (buffer.length - offset < this.bodySize) break;
       const body = buffer.subarray(offset, offset + this.bodySize);
@@ -149,9 +178,28 @@ export class PacketDecoder {
     if (argumentCount(this.type) === undefined) throw new ProtocolError(`unknown packet type ${this.type}`);
     const size = buffer.readUInt32BE(offset + 8);
     if (size > this.maxPacketBytes) {
-      throw new ProtocolError(`${packetTypeName(this.type)} packet of ${size} bytes exceeds the ${this.maxPacketBytes}-byte limit`);
+      if (!this.onOversized) throw new ProtocolError(`${packetTypeName(this.type)} packet of ${size} bytes exceeds the ${this.maxPacketBytes}-byte limit`);
+      this.skipRemaining = size;
+      this.skipSize = size;
+      this.bodySize = -1;
+      return;
     }
     this.bodySize = size;
+  }
+
+  private keepHead(bytes: Buffer): void {
+    if (this.skipHeadBytes >= OVERSIZED_HEAD_BYTES || bytes.length === 0) return;
+    // A copy: the chunk itself must not stay referenced (it may be most of the packet).
+    const kept = Buffer.from(bytes.subarray(0, OVERSIZED_HEAD_BYTES - this.skipHeadBytes));
+    this.skipHead.push(kept);
+    this.skipHeadBytes += kept.length;
+  }
+
+  private finishSkip(): void {
+    const head = Buffer.concat(this.skipHead, this.skipHeadBytes);
+    this.skipHead = [];
+    this.skipHeadBytes = 0;
+    this.onOversized?.({ magic: this.magic, type: this.type, size: this.skipSize, head });
   }
 
   /** Bytes received that do not yet form a whole packet. */

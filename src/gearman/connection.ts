@@ -1,11 +1,13 @@
 // One TCP connection to a job server that speaks binary packets: connect, write, decode, close.
 // Callers get whole packets and a single close notification; they never see bytes.
 import net from 'node:net';
-import { encodePacket, encodePackets, PacketDecoder, type Packet, type PacketArgument, ProtocolError } from './codec.js';
+import { encodePacket, encodePackets, type OversizedPacket, PacketDecoder, type Packet, type PacketArgument, ProtocolError } from './codec.js';
 import type { ServerAddress } from './address.js';
 
 export interface ConnectionHandlers {
   onPacket(packet: Packet): void;
+  /** A packet over maxPacketBytes, skipped in the stream. Without this handler it closes the connection. */
+  onOversized?(packet: OversizedPacket): void;
   /** Called exactly once, after the socket is gone. `error` is set for failures, unset for a clean close. */
   onClose(error: Error | undefined): void;
 }
@@ -25,7 +27,8 @@ export class PacketConnection {
     private readonly handlers: ConnectionHandlers,
     maxPacketBytes: number,
   ) {
-    this.decoder = new PacketDecoder((packet) => this.handlers.onPacket(packet), maxPacketBytes);
+    const onOversized = handlers.onOversized;
+    this.decoder = new PacketDecoder((packet) => this.handlers.onPacket(packet), maxPacketBytes, onOversized ? (packet) => onOversized.call(handlers, packet) : undefined);
     socket.on('data', (chunk: Buffer) => {
       if (this.closed) return;
       try {

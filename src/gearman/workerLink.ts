@@ -1,7 +1,7 @@
 // The worker side of one connection to one job server: registration, grab/sleep/wake, job replies,
 // and reconnection with backoff. It speaks packets; its owner (a runtime slot) sees only events.
 import { hostname } from 'node:os';
-import type { Packet } from './codec.js';
+import type { OversizedPacket, Packet } from './codec.js';
 import { PacketConnection } from './connection.js';
 import { PacketType, packetTypeName } from './packets.js';
 import { formatAddress, type ServerAddress } from './address.js';
@@ -18,6 +18,8 @@ export interface AssignedJob {
   readonly functionName: string;
   readonly unique: string;
   readonly payload: Buffer;
+  /** Set when the packet was over the cap and skipped unread: the payload's size; `payload` is then empty. */
+  readonly oversizedBytes?: number;
 }
 
 export interface WorkerLinkEvents {
@@ -125,6 +127,7 @@ export class WorkerLink {
         this.options.address,
         {
           onPacket: (packet) => this.onPacket(connection, packet),
+          onOversized: (packet) => this.onOversized(connection, packet),
           onClose: (error) => this.onClose(connection, error),
         },
         { connectTimeoutMs: this.options.connectTimeoutMs, maxPacketBytes: this.options.maxPacketBytes },
@@ -211,6 +214,34 @@ export class WorkerLink {
       return;
     }
     this.scheduleRetry(error ?? new Error('connection closed by server'), true);
+  }
+
+  /**
+   * A JOB_ASSIGN over the cap was skipped in the stream: the job is handed on with no payload, to be
+   * answered with the reason, and the connection stays (dropping it would make gearmand hand the job
+   * out again, forever). Anything else that large is a broken server: reconnect.
+   */
+  private onOversized(connection: PacketConnection, packet: OversizedPacket): void {
+    if (connection !== this.connection) return;
+    this.lastHeardAt = Date.now();
+    const head = packet.head;
+    const firstNul = head.indexOf(0);
+    const secondNul = firstNul === -1 ? -1 : head.indexOf(0, firstNul + 1);
+    const thirdNul = secondNul === -1 ? -1 : head.indexOf(0, secondNul + 1);
+    if (packet.type !== PacketType.JOB_ASSIGN_UNIQ || thirdNul === -1) {
+      connection.destroy(new Error(`${packetTypeName(packet.type)} packet of ${packet.size} bytes exceeds the ${this.options.maxPacketBytes}-byte limit`));
+      return;
+    }
+    this.grabbing = false;
+    const job: AssignedJob = {
+      handle: head.subarray(0, firstNul).toString('latin1'),
+      functionName: head.subarray(firstNul + 1, secondNul).toString(),
+      unique: head.subarray(secondNul + 1, thirdNul).toString(),
+      payload: Buffer.alloc(0),
+      oversizedBytes: packet.size - (thirdNul + 1),
+    };
+    this.running.add(job.handle);
+    this.events.job(this, job);
   }
 
   private onPacket(connection: PacketConnection, packet: Packet): void {

@@ -230,12 +230,14 @@ export class Worker implements SlotHost {
       this.limitReason = `max-job-count of ${this.options.maxJobCount} reached`;
     }
     const info: JobInfo = { handle: assigned.handle, unique: assigned.unique, function: assigned.functionName, name: registration.job.name };
-    const event: JobEvent = { info, server: link.name, slot: slot.index, payloadBytes: assigned.payload.length, startedAt: slot.current!.startedAt };
+    const event: JobEvent = { info, server: link.name, slot: slot.index, payloadBytes: assigned.oversizedBytes ?? assigned.payload.length, startedAt: slot.current!.startedAt };
     const jobLog = this.log.child({ function: info.function, handle: info.handle, unique: info.unique });
-    jobLog.info({ payload_bytes: assigned.payload.length, server: link.name, slot: slot.index }, 'job started');
+    jobLog.info({ payload_bytes: assigned.oversizedBytes ?? assigned.payload.length, server: link.name, slot: slot.index }, 'job started');
     for (const observer of this.options.observers ?? []) observer.jobStarted?.(event);
 
-    let refusal: string | undefined;
+    // A payload over the connection's cap was skipped unread: refused with the reason, like one just over max_payload_bytes.
+    let refusal: string | undefined =
+      assigned.oversizedBytes !== undefined ? `payload of ${assigned.oversizedBytes} bytes exceeds the ${this.options.maxPayloadBytes}-byte limit` : undefined;
     for (const observer of this.options.observers ?? []) refusal ??= observer.refuseJob?.(event);
     // The logger batches lines per event-loop turn; "job started" goes out before any job code runs.
     jobLog.flush();

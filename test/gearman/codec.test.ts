@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodePacket, type Packet, PacketDecoder, ProtocolError, splitArguments } from '../../src/gearman/codec.js';
+import { encodePacket, type OversizedPacket, type Packet, PacketDecoder, ProtocolError, splitArguments } from '../../src/gearman/codec.js';
 import { PacketType } from '../../src/gearman/packets.js';
 
 function decodeAll(chunks: Buffer[], max = 1024 * 1024): Packet[] {
@@ -100,3 +100,28 @@ describe('PacketDecoder', () => {
     expect(() => splitArguments(PacketType.NOOP, Buffer.from('x'))).toThrow(/carries no arguments/);
   });
 });
+
+describe('PacketDecoder, over-cap packets with an onOversized handler', () => {
+  it('skips the body as it arrives, keeps only its head, reports it, and decodes what follows', () => {
+    const packets: Packet[] = [];
+    const oversized: OversizedPacket[] = [];
+    const decoder = new PacketDecoder((packet) => packets.push(packet), 1000, (packet) => oversized.push(packet));
+    const payload = Buffer.alloc(200_000, 0x62);
+    const huge = encodePacket('RES', PacketType.JOB_ASSIGN_UNIQ, ['H:x:1', 'fn', 'uniq', payload]);
+    const after = encodePacket('RES', PacketType.NOOP, []);
+    const stream = Buffer.concat([huge, after]);
+    let maxBuffered = 0;
+    for (let offset = 0; offset < stream.length; offset += 7001) {
+      decoder.push(stream.subarray(offset, offset + 7001));
+      maxBuffered = Math.max(maxBuffered, decoder.bufferedBytes);
+    }
+    expect(oversized).toHaveLength(1);
+    expect(oversized[0]!.size).toBe(huge.length - 12);
+    expect(oversized[0]!.head.length).toBe(64 * 1024);
+    expect(splitArguments(PacketType.JOB_ASSIGN_UNIQ, oversized[0]!.head).slice(0, 3).map((arg) => arg.toString())).toEqual(['H:x:1', 'fn', 'uniq']);
+    expect(packets.map((packet) => packet.type)).toEqual([PacketType.NOOP]);
+    // Nothing of the skipped body is held as pending input.
+    expect(maxBuffered).toBeLessThan(12);
+  });
+});
+
