@@ -3,6 +3,8 @@ import { ConfigError, EX_CONFIG } from '../config/errors.js';
 import { JobLoadError } from '../runtime/loadJobs.js';
 
 export const EX_SOFTWARE = 70;
+/** sysexits EX_IOERR: the journal could not be written. */
+export const EX_IOERR = 74;
 export const EX_UNAVAILABLE = 69;
 /** sysexits EX_TEMPFAIL: gave up waiting; trying again later may work. */
 export const EX_TEMPFAIL = 75;

@@ -22,7 +22,8 @@ export function buildProgram(): Command {
       `
 Exit codes: 0 success; 1 a job failed, or jobs were abandoned at shutdown; 64 usage error;
 66 an input file cannot be read; 69 unavailable (no job server answered, no worker found);
-70 internal error (a bug: please report it); 75 gave up waiting (submit --timeout);
+70 internal error (a bug: please report it); 74 journal rows could not be written (run);
+75 gave up waiting (submit --timeout);
 78 configuration error; 111 a recycling limit was reached (run; a supervisor restarts it).
 JSON output (--json) uses snake_case keys throughout.`,
     )

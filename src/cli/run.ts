@@ -18,7 +18,8 @@ import { notifySenderFromEnv, type SdNotifier, startSdNotify } from '../ops/sdNo
 import { EX_CONFIG } from '../config/errors.js';
 import { VERSION } from '../version.js';
 import { addConnectionOptions, addJobOptions, addLogOptions, addOperationsOptions, nonNegativeInteger, portNumber, positiveInteger } from './options.js';
-import { EX_SOFTWARE, exitCodeOf } from './exitCodes.js';
+import { EX_IOERR, EX_SOFTWARE, exitCodeOf } from './exitCodes.js';
+import { plural } from './table.js';
 
 export function registerRun(program: Command): void {
   const command = program
@@ -79,7 +80,20 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
   if (journalModules && settings.journalPath !== undefined) {
     const [{ JournalWriter }] = journalModules;
     try {
-      journal = new JournalWriter({ file: settings.journalPath, onError: (error) => log.error({ err: error.message, journal: settings.journalPath }, 'job journal write failed; retrying') });
+      // A locked journal fails every flush (each 50 ms): say so at once, then at most every 30 s.
+      let lastReportAt = 0;
+      let failures = 0;
+      journal = new JournalWriter({
+        file: settings.journalPath,
+        onError: (error) => {
+          failures++;
+          const now = Date.now();
+          if (now - lastReportAt < 30_000) return;
+          lastReportAt = now;
+          log.error({ err: error.message, journal: settings.journalPath, failures, queued: journal?.unwritten }, 'job journal write failed; the rows stay queued and are retried');
+          failures = 0;
+        },
+      });
     } catch (error) {
       process.stderr.write(`atom-worker: cannot open the job journal ${settings.journalPath}: ${(error as Error).message} (set journal_path, --journal PATH or --no-journal)\n`);
       return EX_CONFIG;
@@ -225,10 +239,15 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
   const removeSignals = installSignalHandlers(worker, { log, onHangup: () => logger.reopen() });
   await runStartHooks(registrations, settings.jobSettings, log);
   worker.start();
-  const code = await worker.done;
+  let code = await worker.done;
   removeSignals();
   monitor.stop();
-  journal?.close();
+  const unwritten = journal?.close() ?? 0;
+  if (unwritten > 0) {
+    // Those outcomes are lost to the journal: a supervisor and its operator must hear of it.
+    log.error({ unwritten, journal: settings.journalPath }, `${plural(unwritten, 'job journal row')} could not be written before exit (the journal stayed locked or unwritable)`);
+    if (code === 0) code = EX_IOERR;
+  }
   sdNotify?.stop();
   await control?.close();
   await httpServer?.close();

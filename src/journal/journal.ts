@@ -64,6 +64,16 @@ CREATE INDEX IF NOT EXISTS jobs_by_started ON jobs (started_at);
 
 const FLUSH_INTERVAL_MS = 50;
 const BUSY_TIMEOUT_MS = 5000;
+/**
+ * The worker's writes wait at most this long for a lock another process holds (better-sqlite3 is
+ * synchronous: a wait is a frozen event loop); a batch that could not be written stays queued for
+ * the next flush.
+ */
+const WRITER_BUSY_TIMEOUT_MS = 5;
+/** At close, the last batch may wait this long for the lock: the loop is ending anyway. */
+const CLOSE_BUSY_TIMEOUT_MS = 5000;
+/** `jobs clear` deletes this many rows per transaction, so running workers' writes get in between. */
+const CLEAR_BATCH_ROWS = 2000;
 
 export interface OpenOptions {
   readonly readonly?: boolean;
@@ -228,6 +238,7 @@ export class JournalWriter {
     this.flushIntervalMs = options.flushIntervalMs ?? FLUSH_INTERVAL_MS;
     this.suspectRefreshMs = options.suspectRefreshMs ?? this.flushIntervalMs;
     this.db = openJournalDatabase(this.file);
+    this.db.pragma(`busy_timeout = ${WRITER_BUSY_TIMEOUT_MS}`);
     // Positional parameters (binding by name costs more per row); host and pid are this process's.
     this.insert = this.db.prepare(
       `INSERT INTO jobs (handle, unique_key, function, worker_id, host, pid, server, attempt, status, started_at, ended_at, duration_ms, progress_numerator, progress_denominator, error, payload_bytes, result_bytes) VALUES (?, ?, ?, ?, '${this.host.replaceAll("'", "''")}', ${this.pid}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -422,11 +433,27 @@ export class JournalWriter {
     }
   }
 
-  close(): void {
-    if (this.closed) return;
+  /** Runs with changes not yet in the file. */
+  get unwritten(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Write what is left, waiting up to CLOSE_BUSY_TIMEOUT_MS for a lock, and close. Returns how many
+   * runs could not be written (the caller must say so: those outcomes are lost to the journal).
+   */
+  close(): number {
+    if (this.closed) return 0;
     this.flush();
+    if (this.queue.length > 0) {
+      this.db.pragma(`busy_timeout = ${CLOSE_BUSY_TIMEOUT_MS}`);
+      this.flush();
+    }
+    const unwritten = this.queue.length;
     this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
     this.db.close();
+    return unwritten;
   }
 }
 
@@ -478,7 +505,14 @@ export class JournalReader {
   /** Delete ended runs started before `before` (all ended runs without it); running rows stay. */
   clear(before: number | undefined): number {
     const cutoff = before ?? Number.MAX_SAFE_INTEGER;
-    return this.db.prepare("DELETE FROM jobs WHERE status != 'running' AND started_at < ?").run(cutoff).changes;
+    // In batches, each its own transaction: one DELETE of 600,000 rows held the write lock for seconds.
+    const batch = this.db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status != 'running' AND started_at < ? LIMIT ${CLEAR_BATCH_ROWS})`);
+    let deleted = 0;
+    for (;;) {
+      const changes = batch.run(cutoff).changes;
+      deleted += changes;
+      if (changes < CLEAR_BATCH_ROWS) return deleted;
+    }
   }
 
   close(): void {
