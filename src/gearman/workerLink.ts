@@ -63,6 +63,9 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () 
   return Math.round(exponential / 2 + (random() * exponential) / 2);
 }
 
+/** A connection that lasted this long resets the reconnect backoff. */
+export const STABLE_CONNECTION_MS = 1000;
+
 export type LinkState = 'idle' | 'connecting' | 'registering' | 'registered' | 'closed';
 
 export class WorkerLink {
@@ -80,6 +83,7 @@ export class WorkerLink {
   // host) is invisible to TCP keepalive, whose probes the peer's kernel answers. ECHO_REQ is
   // answered by gearmand itself, in any state, also while this connection sleeps or runs a job.
   private lastHeardAt = 0;
+  private connectedAt = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private echoDeadline: NodeJS.Timeout | undefined;
 
@@ -142,9 +146,9 @@ export class WorkerLink {
       return;
     }
     this.connection = connection;
-    this.lastHeardAt = Date.now();
+    this.connectedAt = Date.now();
+    this.lastHeardAt = this.connectedAt;
     this.armHeartbeat(connection, this.options.heartbeatIntervalMs);
-    this.attempt = 0;
     this.grabbing = false;
     this.running.clear();
     // Registration is re-sent on every (re)connect: gearmand forgets everything with the connection.
@@ -206,6 +210,9 @@ export class WorkerLink {
     if (connection !== this.connection) return;
     this.connection = undefined;
     this.stopHeartbeat();
+    // The backoff starts over only after a connection that held: one the server drops at once (or
+    // that fails its first packet) keeps it growing, instead of a reconnect loop at full speed.
+    if (Date.now() - this.connectedAt >= STABLE_CONNECTION_MS) this.attempt = 0;
     for (const resolve of this.closeWaiters.splice(0)) resolve();
     this.grabbing = false;
     this.running.clear();

@@ -424,7 +424,7 @@ export class Worker implements SlotHost {
         if (wasConnected) {
           server.connected = Math.max(0, server.connected - 1);
           if (server.connected === 0 && retryInMs !== undefined) {
-            this.log.warn({ server: link.name, err: error?.message }, 'lost connection to job server; reconnecting');
+            this.log.warn({ server: link.name, err: error?.message, retry_in_ms: retryInMs }, 'lost connection to job server; reconnecting');
             for (const observer of this.options.observers ?? []) observer.serverChanged?.(link.name, false);
           }
         } else if (retryInMs !== undefined) {
