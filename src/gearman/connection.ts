@@ -6,6 +6,8 @@ import type { ServerAddress } from './address.js';
 
 export interface ConnectionHandlers {
   onPacket(packet: Packet): void;
+  /** Bytes arrived (a part of a packet counts): the peer is alive. */
+  onReceive?(): void;
   /** A packet over maxPacketBytes, skipped in the stream. Without this handler it closes the connection. */
   onOversized?(packet: OversizedPacket): void;
   /** Called exactly once, after the socket is gone. `error` is set for failures, unset for a clean close. */
@@ -31,6 +33,7 @@ export class PacketConnection {
     this.decoder = new PacketDecoder((packet) => this.handlers.onPacket(packet), maxPacketBytes, onOversized ? (packet) => onOversized.call(handlers, packet) : undefined);
     socket.on('data', (chunk: Buffer) => {
       if (this.closed) return;
+      this.handlers.onReceive?.();
       try {
         this.decoder.push(chunk);
       } catch (error) {

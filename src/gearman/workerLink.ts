@@ -132,6 +132,7 @@ export class WorkerLink {
         {
           onPacket: (packet) => this.onPacket(connection, packet),
           onOversized: (packet) => this.onOversized(connection, packet),
+          onReceive: () => this.onReceive(connection),
           onClose: (error) => this.onClose(connection, error),
         },
         { connectTimeoutMs: this.options.connectTimeoutMs, maxPacketBytes: this.options.maxPacketBytes },
@@ -192,6 +193,16 @@ export class WorkerLink {
     this.armHeartbeat(connection, interval);
   }
 
+  /** Any bytes prove the server is there, also the middle of a large packet still arriving. */
+  private onReceive(connection: PacketConnection): void {
+    if (connection !== this.connection) return;
+    this.lastHeardAt = Date.now();
+    if (this.echoDeadline !== undefined) {
+      clearTimeout(this.echoDeadline);
+      this.echoDeadline = undefined;
+    }
+  }
+
   private stopHeartbeat(): void {
     clearTimeout(this.heartbeatTimer);
     clearTimeout(this.echoDeadline);
@@ -230,7 +241,6 @@ export class WorkerLink {
    */
   private onOversized(connection: PacketConnection, packet: OversizedPacket): void {
     if (connection !== this.connection) return;
-    this.lastHeardAt = Date.now();
     const head = packet.head;
     const firstNul = head.indexOf(0);
     const secondNul = firstNul === -1 ? -1 : head.indexOf(0, firstNul + 1);
@@ -253,12 +263,6 @@ export class WorkerLink {
 
   private onPacket(connection: PacketConnection, packet: Packet): void {
     if (connection !== this.connection) return;
-    // Any packet proves the server is there.
-    this.lastHeardAt = Date.now();
-    if (this.echoDeadline !== undefined) {
-      clearTimeout(this.echoDeadline);
-      this.echoDeadline = undefined;
-    }
     switch (packet.type) {
       case PacketType.JOB_ASSIGN_UNIQ: {
         this.grabbing = false;
