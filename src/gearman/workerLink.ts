@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import type { OversizedPacket, Packet } from './codec.js';
 import { PacketConnection } from './connection.js';
+import { Heartbeat } from './heartbeat.js';
 import { PacketType, packetTypeName } from './packets.js';
 import { formatAddress, type ServerAddress } from './address.js';
 
@@ -79,13 +80,9 @@ export class WorkerLink {
   /** Handles of jobs assigned on this connection and not yet answered. */
   private readonly running = new Set<string>();
   private readonly closeWaiters: Array<() => void> = [];
-  // The heartbeat: a connection that stops forwarding without a FIN (a hung load balancer, a frozen
-  // host) is invisible to TCP keepalive, whose probes the peer's kernel answers. ECHO_REQ is
-  // answered by gearmand itself, in any state, also while this connection sleeps or runs a job.
-  private lastHeardAt = 0;
   private connectedAt = 0;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private echoDeadline: NodeJS.Timeout | undefined;
+  /** Of the current connection, when heartbeat_interval is set (heartbeat.ts). */
+  private heartbeat: Heartbeat | undefined;
 
   constructor(
     private readonly options: WorkerLinkOptions,
@@ -148,8 +145,12 @@ export class WorkerLink {
     }
     this.connection = connection;
     this.connectedAt = Date.now();
-    this.lastHeardAt = this.connectedAt;
-    this.armHeartbeat(connection, this.options.heartbeatIntervalMs);
+    this.heartbeat?.stop();
+    const { heartbeatIntervalMs: intervalMs, heartbeatTimeoutMs: timeoutMs = 10_000 } = this.options;
+    this.heartbeat =
+      intervalMs === undefined
+        ? undefined
+        : new Heartbeat({ intervalMs, timeoutMs, probe: () => connection.send(PacketType.ECHO_REQ, ['heartbeat']), dead: (error) => connection.destroy(error) });
     this.grabbing = false;
     this.running.clear();
     // Registration is re-sent on every (re)connect: gearmand forgets everything with the connection.
@@ -166,48 +167,14 @@ export class WorkerLink {
     this.state = 'registering';
   }
 
-  private armHeartbeat(connection: PacketConnection, inMs: number | undefined): void {
-    if (inMs === undefined) return;
-    clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = setTimeout(() => this.beat(connection), inMs);
-    this.heartbeatTimer.unref();
-  }
-
-  private beat(connection: PacketConnection): void {
-    const interval = this.options.heartbeatIntervalMs;
-    if (connection !== this.connection || interval === undefined) return;
-    const quietMs = Date.now() - this.lastHeardAt;
-    if (quietMs < interval) {
-      this.armHeartbeat(connection, interval - quietMs);
-      return;
-    }
-    if (this.echoDeadline === undefined) {
-      const timeoutMs = this.options.heartbeatTimeoutMs ?? 10_000;
-      connection.send(PacketType.ECHO_REQ, ['heartbeat']);
-      this.echoDeadline = setTimeout(() => {
-        this.echoDeadline = undefined;
-        if (connection === this.connection) connection.destroy(new Error(`no answer to a heartbeat within ${timeoutMs / 1000} s (the connection is dead)`));
-      }, timeoutMs);
-      this.echoDeadline.unref();
-    }
-    this.armHeartbeat(connection, interval);
-  }
-
   /** Any bytes prove the server is there, also the middle of a large packet still arriving. */
   private onReceive(connection: PacketConnection): void {
-    if (connection !== this.connection) return;
-    this.lastHeardAt = Date.now();
-    if (this.echoDeadline !== undefined) {
-      clearTimeout(this.echoDeadline);
-      this.echoDeadline = undefined;
-    }
+    if (connection === this.connection) this.heartbeat?.heard();
   }
 
   private stopHeartbeat(): void {
-    clearTimeout(this.heartbeatTimer);
-    clearTimeout(this.echoDeadline);
-    this.heartbeatTimer = undefined;
-    this.echoDeadline = undefined;
+    this.heartbeat?.stop();
+    this.heartbeat = undefined;
   }
 
   private scheduleRetry(error: Error | undefined, wasConnected: boolean): void {
