@@ -11,9 +11,11 @@ import { errorCode, removeTree } from './util.js';
 
 export const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
 
-/** Host names may hold dashes; the pid is the last number before the random part. */
+/** This host as it appears in the names: no dashes, so the pid after it can be read back. */
+const HOST_TAG = hostname().replace(/[^A-Za-z0-9.]/g, '_');
+
 function ownerTag(): string {
-  return `${hostname().replace(/[^A-Za-z0-9.]/g, '_')}-${process.pid}`;
+  return `${HOST_TAG}-${process.pid}`;
 }
 
 /** mkdtemp prefixes that name this process as the owner. */
@@ -46,9 +48,8 @@ function processAlive(pid: number): boolean {
  * (never while it runs, however long); another host's, or one without an owner in its name, after a day.
  */
 function isStale(name: string, mtimeMs: number, now: number): boolean {
-  const host = hostname().replace(/[^A-Za-z0-9.]/g, '_');
   const match = /^(?:\.tmp|\.old|atom-worker-dip)-(.+?)-(\d+)-/.exec(name);
-  if (match && match[1] === host) {
+  if (match && match[1] === HOST_TAG) {
     const pid = Number(match[2]);
     return pid !== process.pid && !processAlive(pid);
   }

@@ -2,7 +2,7 @@
 // otherwise), WORK_DATA to stdout and warnings to stderr as they come. A foreground job reports its
 // own outcome; a background one is followed with GET_STATUS until the server forgets it.
 import { existsSync } from 'node:fs';
-import type { GearmanClient, JobOutcome, JobStatus, SubmitOptions } from '../gearman/client.js';
+import type { GearmanClient, JobStatus, SubmitOptions } from '../gearman/client.js';
 
 /** `[######--------] 3/5 60%` */
 export function progressBar(numerator: number, denominator: number, width = 30): string {
@@ -144,18 +144,18 @@ export async function followBackground(client: GearmanClient, handle: string, se
 export async function journalledOutcome(journalPath: string | undefined, handle: string): Promise<BackgroundEnd['journalled']> {
   if (journalPath === undefined || !existsSync(journalPath)) return undefined;
   const { JournalReader } = await import('../journal/journal.js');
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const reader = new JournalReader(journalPath);
-    try {
+  const reader = new JournalReader(journalPath);
+  try {
+    for (let attempt = 0; attempt < 10; attempt++) {
       // The newest run of the handle: gearmand reuses handles only after a restart.
       const row = reader.show(handle).at(-1);
       if (row !== undefined && row.status !== 'running') return { status: row.status, error: row.error, durationMs: row.duration_ms };
-    } finally {
-      reader.close();
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    return undefined;
+  } finally {
+    reader.close();
   }
-  return undefined;
 }
 
 /** The result as JSON when it is JSON, else as text. */
@@ -168,4 +168,3 @@ export function resultValue(result: Buffer): unknown {
   }
 }
 
-export type { JobOutcome };

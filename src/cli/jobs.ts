@@ -65,7 +65,7 @@ function journalFile(flags: JobsFlags): string | number {
       process.stderr.write('atom-worker jobs: the journal is off\n');
       return 64;
     }
-    const file = journalToRead(settings) ?? settings.journalPath;
+    const file = journalToRead({ journalPath: settings.journalPath, journalPathIsDefault: settings.journalPathIsDefault });
     if (file !== settings.journalPath) process.stderr.write(`(reading the installed service's journal, ${file})\n`);
     return file;
   } catch (error) {

@@ -125,6 +125,21 @@ async function whereIs(client: GearmanClient, handle: string, server: string): P
   }
 }
 
+/** The --json line, one shape for every ending: who, where, how it ended, what it sent, then `detail`. */
+function printJson(job: { fn: string; unique: string }, where: { handle: string; server: string }, status: string, durationMs: number, display: JobDisplay, detail: object = {}): void {
+  const line = { function: job.fn, unique: job.unique, handle: where.handle, server: where.server, status, duration_ms: durationMs, progress: display.progress, data: display.data, warnings: display.warnings, ...detail };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+/** --timeout reached: say where the job stands (it goes on without us) and exit 75. */
+async function gaveUp(client: GearmanClient, error: Error, job: { fn: string; unique: string; json: boolean }, handle: string, server: string, started: number, display: JobDisplay): Promise<number> {
+  display.finish(false);
+  const where = await whereIs(client, handle, server);
+  if (job.json) printJson(job, { handle, server }, 'timeout', Date.now() - started, display);
+  process.stderr.write(`atom-worker submit: ${error.message}: ${where}\n`);
+  return EX_TEMPFAIL;
+}
+
 interface ForegroundJob {
   fn: string;
   unique: string;
@@ -156,18 +171,13 @@ async function followForeground(client: GearmanClient, job: ForegroundJob): Prom
     );
   } catch (error) {
     if (!(error instanceof FollowTimeout)) throw error;
-    display.finish(false);
-    const where = await whereIs(client, handle, server);
-    if (job.json) process.stdout.write(`${JSON.stringify({ function: job.fn, unique: job.unique, handle, server, status: 'timeout', duration_ms: Date.now() - started, progress: display.progress, data: display.data, warnings: display.warnings })}\n`);
-    process.stderr.write(`atom-worker submit: ${error.message}: ${where}\n`);
-    return EX_TEMPFAIL;
+    return gaveUp(client, error, job, handle, server, started, display);
   }
   const reason = display.finish(outcome.status === 'fail');
   const durationMs = Date.now() - started;
   if (job.json) {
-    const base = { function: job.fn, unique: job.unique, handle: outcome.handle || handle, server: outcome.server, status: outcome.status, duration_ms: durationMs, progress: display.progress, data: display.data, warnings: display.warnings };
     const detail = outcome.status === 'complete' ? { result: resultValue(outcome.result) } : outcome.status === 'exception' ? { error: outcome.message } : { error: reason ?? null };
-    process.stdout.write(`${JSON.stringify({ ...base, ...detail })}\n`);
+    printJson(job, { handle: outcome.handle || handle, server: outcome.server }, outcome.status, durationMs, display, detail);
     return outcome.status === 'complete' ? 0 : EX_JOB_FAILED;
   }
   switch (outcome.status) {
@@ -205,11 +215,7 @@ async function followQueued(client: GearmanClient, job: QueuedJob): Promise<numb
   } catch (error) {
     stop.abort();
     if (!(error instanceof FollowTimeout)) throw error;
-    display.finish(false);
-    const where = await whereIs(client, job.handle, job.server);
-    if (job.json) process.stdout.write(`${JSON.stringify({ function: job.fn, unique: job.unique, handle: job.handle, server: job.server, status: 'timeout', duration_ms: Date.now() - started, progress: display.progress })}\n`);
-    process.stderr.write(`atom-worker submit: ${error.message}: ${where}\n`);
-    return EX_TEMPFAIL;
+    return gaveUp(client, error, job, job.handle, job.server, started, display);
   }
   display.finish(false);
   const durationMs = Date.now() - started;
@@ -217,8 +223,7 @@ async function followQueued(client: GearmanClient, job: QueuedJob): Promise<numb
   // In the foreground's words ('complete', 'fail'); 'finished' when the outcome is not known here.
   const status = journalled === undefined ? 'finished' : journalled.status === 'completed' ? 'complete' : 'fail';
   if (job.json) {
-    const detail = journalled ? { journal_status: journalled.status, error: journalled.error } : {};
-    process.stdout.write(`${JSON.stringify({ function: job.fn, unique: job.unique, handle: job.handle, server: job.server, status, duration_ms: durationMs, progress: display.progress, ...detail })}\n`);
+    printJson(job, job, status, durationMs, display, journalled ? { journal_status: journalled.status, error: journalled.error } : {});
   } else if (journalled === undefined) {
     process.stderr.write(`finished after ${durationMs} ms (gearmand does not report a background job's outcome, and it is not in this machine's journal)\n`);
   } else {

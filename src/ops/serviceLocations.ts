@@ -14,10 +14,14 @@ function serviceRoot(environment: NodeJS.ProcessEnv): string {
   return environment.ATOM_WORKER_SERVICE_ROOT || '/';
 }
 
-/** The service's state folder (the journal) and run folder (the sockets): systemd's StateDirectory/RuntimeDirectory. */
-export function serviceFolders(name: string, runRoot: '/run' | '/var/run', environment: NodeJS.ProcessEnv = process.env): { stateDir: string; runDir: string } {
-  const root = serviceRoot(environment);
-  return { stateDir: path.join(root, 'var/lib', name), runDir: path.join(root, runRoot, name) };
+/** The service's state folder (the journal): systemd's StateDirectory. */
+export function serviceStateDir(name: string, environment: NodeJS.ProcessEnv = process.env): string {
+  return path.join(serviceRoot(environment), 'var/lib', name);
+}
+
+/** The service's run folder (the sockets): systemd's RuntimeDirectory under /run, upstart's /var/run. */
+export function serviceRunDir(name: string, runRoot: '/run' | '/var/run', environment: NodeJS.ProcessEnv = process.env): string {
+  return path.join(serviceRoot(environment), runRoot, name);
 }
 
 export function serviceJournalPath(stateDir: string): string {
@@ -26,12 +30,12 @@ export function serviceJournalPath(stateDir: string): string {
 
 /** The run folders of an installed service (systemd's /run, upstart's /var/run) that exist. */
 export function installedServiceRunDirs(environment: NodeJS.ProcessEnv = process.env): string[] {
-  return [serviceFolders(DEFAULT_SERVICE_NAME, '/run', environment).runDir, serviceFolders(DEFAULT_SERVICE_NAME, '/var/run', environment).runDir].filter((dir) => existsSync(dir));
+  return (['/run', '/var/run'] as const).map((runRoot) => serviceRunDir(DEFAULT_SERVICE_NAME, runRoot, environment)).filter((dir) => existsSync(dir));
 }
 
 /** The installed service's journal, if there is one. */
 export function installedServiceJournal(environment: NodeJS.ProcessEnv = process.env): string | undefined {
-  const file = serviceJournalPath(serviceFolders(DEFAULT_SERVICE_NAME, '/run', environment).stateDir);
+  const file = serviceJournalPath(serviceStateDir(DEFAULT_SERVICE_NAME, environment));
   return existsSync(file) ? file : undefined;
 }
 
@@ -39,7 +43,7 @@ export function installedServiceJournal(environment: NodeJS.ProcessEnv = process
  * The journal a reading verb should open: the configured one; with nothing configured, the default
  * under the working folder if it exists, else an installed service's.
  */
-export function journalToRead(settings: { journalPath: string | undefined; journalPathIsDefault: boolean }, environment: NodeJS.ProcessEnv = process.env): string | undefined {
+export function journalToRead<P extends string | undefined>(settings: { journalPath: P; journalPathIsDefault: boolean }, environment: NodeJS.ProcessEnv = process.env): P | string {
   if (settings.journalPath === undefined || !settings.journalPathIsDefault || existsSync(settings.journalPath)) return settings.journalPath;
   return installedServiceJournal(environment) ?? settings.journalPath;
 }

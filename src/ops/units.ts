@@ -1,6 +1,6 @@
 // Service definitions for systemd (a unit, or a template unit for several instances) and upstart (the
 // shape of AtoM's documented /etc/init/atom-worker.conf), with every path absolute.
-import { serviceFolders, serviceJournalPath } from './serviceLocations.js';
+import { serviceJournalPath, serviceRunDir, serviceStateDir } from './serviceLocations.js';
 
 export interface UnitOptions {
   readonly nodePath: string;
@@ -42,7 +42,8 @@ function command(options: UnitOptions, verb: string, extra: readonly string[] = 
  */
 function serviceArguments(name: string, runRoot: '/run' | '/var/run'): { stateDir: string; runDir: string; paths: string[] } {
   // The service definition is for the real machine, whatever ATOM_WORKER_SERVICE_ROOT says.
-  const { stateDir, runDir } = serviceFolders(name, runRoot, {});
+  const stateDir = serviceStateDir(name, {});
+  const runDir = serviceRunDir(name, runRoot, {});
   return { stateDir, runDir, paths: ['--journal', serviceJournalPath(stateDir), '--run-dir', runDir] };
 }
 

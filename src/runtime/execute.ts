@@ -79,10 +79,13 @@ export function describeThrown(value: unknown): string {
 
 type Decoded = { ok: true; value: unknown } | { ok: false; reason: string };
 
+/** The refusal of a payload over max_payload_bytes, whether it was read or skipped unread. */
+export function payloadTooLarge(payloadBytes: number, maxPayloadBytes: number): string {
+  return `payload of ${payloadBytes} bytes exceeds the ${maxPayloadBytes}-byte limit`;
+}
+
 export function decodePayload(job: LoadedJob, payload: Buffer, maxPayloadBytes: number): Decoded {
-  if (payload.length > maxPayloadBytes) {
-    return { ok: false, reason: `payload of ${payload.length} bytes exceeds the ${maxPayloadBytes}-byte limit` };
-  }
+  if (payload.length > maxPayloadBytes) return { ok: false, reason: payloadTooLarge(payload.length, maxPayloadBytes) };
   if (job.payloadMode === 'raw') return { ok: true, value: payload };
   let value: unknown;
   try {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { formatAddress, type ServerAddress } from '../gearman/address.js';
 import { type Ability, type AssignedJob, defaultClientId, WorkerLink, type WorkerLinkEvents } from '../gearman/workerLink.js';
 import type { JobInfo } from '../types.js';
-import { executeJob, type Execution, type Outcome } from './execute.js';
+import { executeJob, type Execution, type Outcome, payloadTooLarge } from './execute.js';
 import type { LoadedJob } from './loadJobs.js';
 import { Slot, type SlotHost } from './slot.js';
 
@@ -236,8 +236,7 @@ export class Worker implements SlotHost {
     for (const observer of this.options.observers ?? []) observer.jobStarted?.(event);
 
     // A payload over the connection's cap was skipped unread: refused with the reason, like one just over max_payload_bytes.
-    let refusal: string | undefined =
-      assigned.oversizedBytes !== undefined ? `payload of ${assigned.oversizedBytes} bytes exceeds the ${this.options.maxPayloadBytes}-byte limit` : undefined;
+    let refusal = assigned.oversizedBytes !== undefined ? payloadTooLarge(assigned.oversizedBytes, this.options.maxPayloadBytes) : undefined;
     for (const observer of this.options.observers ?? []) refusal ??= observer.refuseJob?.(event);
     // The logger batches lines per event-loop turn; "job started" goes out before any job code runs.
     jobLog.flush();

@@ -86,7 +86,6 @@ describe('quiet, resume and status --local', () => {
   });
 });
 
-
 describe('a run folder someone else prepared is refused', () => {
   let gearmand: Gearmand;
   beforeAll(async () => {
