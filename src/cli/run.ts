@@ -7,7 +7,8 @@ import { startLoopMonitor } from '../runtime/loopMonitor.js';
 import { prepare } from '../runtime/prepare.js';
 import { installSignalHandlers } from '../runtime/signals.js';
 import { runStartHooks } from '../runtime/startHooks.js';
-import { serverTimeoutFor, Worker, type WorkerObserver } from '../runtime/worker.js';
+import { armShutdownWatchdog } from '../runtime/watchdog.js';
+import { DEFAULT_ABORT_GRACE_MS, EXIT_ABANDONED, serverTimeoutFor, Worker, type WorkerObserver } from '../runtime/worker.js';
 import { formatAddress } from '../gearman/address.js';
 import { defaultClientId } from '../gearman/workerLink.js';
 import type { JournalWriter } from '../journal/journal.js';
@@ -52,7 +53,9 @@ export function registerRun(program: Command): void {
   command.addHelpText(
     'after',
     `
-Signals: SIGTERM/SIGINT drain (finish running jobs, then exit 0); a second one stops at once.
+Signals: SIGTERM/SIGINT drain (finish running jobs, then exit 0); a second one stops at once,
+also when a handler blocks the event loop (a watchdog thread ends the process at the shutdown
+timeout + 5 s grace).
 SIGTSTP stops taking jobs, SIGCONT resumes; SIGHUP reopens --log-file.
 Exit codes: 0 stopped cleanly, 1 jobs abandoned at shutdown, 78 configuration error, 111 recycling limit reached.`,
   );
@@ -237,10 +240,12 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
     log.warn({ err: (error as Error).message }, 'no control socket: `atom-worker quiet/resume/status --local` cannot reach this worker');
   }
   const removeSignals = installSignalHandlers(worker, { log, onHangup: () => logger.reopen() });
+  const stopWatchdog = armShutdownWatchdog({ deadlineMs: settings.shutdownTimeoutMs + DEFAULT_ABORT_GRACE_MS, exitCode: EXIT_ABANDONED, log });
   await runStartHooks(registrations, settings.jobSettings, log);
   worker.start();
   let code = await worker.done;
   removeSignals();
+  stopWatchdog();
   monitor.stop();
   const unwritten = journal?.close() ?? 0;
   if (unwritten > 0) {

@@ -79,6 +79,8 @@ export type WorkerState = 'starting' | 'running' | 'quiet' | 'draining' | 'stopp
 /** Exit codes a supervisor acts on. */
 export const EXIT_OK = 0;
 export const EXIT_ABANDONED = 1;
+/** How long an aborted job may take to end before it is abandoned. */
+export const DEFAULT_ABORT_GRACE_MS = 5000;
 /** As AtoM's jobs:worker: a recycling limit was reached; systemd/upstart respawn the worker. */
 export const EXIT_RECYCLE = 111;
 
@@ -122,7 +124,7 @@ export class Worker implements SlotHost {
 
   constructor(private readonly options: WorkerOptions) {
     this.log = options.log;
-    this.abortGraceMs = options.abortGraceMs ?? 5000;
+    this.abortGraceMs = options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     for (const registration of options.registrations) this.registrations.set(registration.functionName, registration);
     const abilities: Ability[] = options.registrations.map((registration) => ({

@@ -67,3 +67,37 @@ describe('heartbeat on a connection that stops forwarding', () => {
     process.stdout.write(`heartbeat, running: the next job served ${Date.now() - frozenAt} ms after the freeze\n`);
   });
 });
+
+describe('heartbeat with the defaults (30 s quiet, then 10 s for the answer)', () => {
+  it('an idle worker and a worker running a job both serve their next job within 60 s of a freeze', async () => {
+    const gearmand = await startGearmand();
+    const client = new GearmanClient([{ host: gearmand.host, port: gearmand.port }]);
+    const proxies = await Promise.all([0, 1].map(() => startFreezingProxy({ host: gearmand.host, port: gearmand.port })));
+    const [idle, busy] = proxies.map((proxy, index) => spawnCli(['run', '--servers', proxy.address, '--prefix', `hbd${index}-`, '--log-format', 'json', '--no-journal']));
+    try {
+      await Promise.all([idle!.waitForLog(isConnected), busy!.waitForLog(isConnected)]);
+      expect(await client.submit('hbd0-atomWorkerTest', '{"echo":"before"}')).toMatchObject({ status: 'complete' });
+      void client.submit('hbd1-atomWorkerTest', JSON.stringify({ sleepMs: 3000 }), { unique: 'frozen-default' }).catch(() => undefined);
+      await busy!.waitForLog((line) => line.msg === 'job started' && line.unique === 'frozen-default');
+      const frozenAt = Date.now();
+      for (const proxy of proxies) proxy.freeze();
+      const served = await Promise.all(
+        [0, 1].map(async (index) => {
+          const outcome = await client.submit(`hbd${index}-atomWorkerTest`, JSON.stringify({ echo: `after ${index}` }));
+          return { outcome, afterMs: Date.now() - frozenAt };
+        }),
+      );
+      for (const [index, { outcome, afterMs }] of served.entries()) {
+        expect(outcome.status === 'complete' && outcome.result.toString()).toBe(`after ${index}`);
+        expect(afterMs).toBeLessThan(60_000);
+      }
+      for (const worker of [idle!, busy!]) expect(worker.lines.find((line) => line.msg === 'lost connection to job server; reconnecting')?.err).toContain('no answer to a heartbeat within 10 s');
+      process.stdout.write(`heartbeat, defaults: next jobs served ${served.map((entry) => entry.afterMs).join(' ms and ')} ms after the freeze\n`);
+    } finally {
+      await Promise.all([idle!, busy!].map((worker) => stopWorker(worker)));
+      await Promise.all(proxies.map((proxy) => proxy.close()));
+      client.close();
+      await gearmand.stop();
+    }
+  }, 90_000);
+});

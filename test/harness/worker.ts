@@ -165,6 +165,8 @@ export function runCommand(command: string, args: readonly string[], options: { 
       if (timer) clearTimeout(timer);
       resolve({ status, signal, stdout, stderr });
     });
+    // A command that exits without reading its input must not fail the test with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }
