@@ -107,6 +107,7 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
   const monitor = startLoopMonitor({ log, describeRunning: (since) => worker.jobsActiveSince(since) });
   const sources: MetricsSources = {
     lagMs: () => monitor.lagMs,
+    maxLagMs: () => monitor.maxLagMs,
     loopHealthy: () => monitor.healthy(),
     connectedServers: () => worker.connectedServers.length,
     state: () => worker.currentState,

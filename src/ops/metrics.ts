@@ -9,6 +9,8 @@ import type { WorkerObserver, WorkerState } from '../runtime/worker.js';
 export interface MetricsSources {
   /** Event-loop lag of the last tick, in ms. */
   readonly lagMs: () => number;
+  /** The largest lag since start, in ms. */
+  readonly maxLagMs: () => number;
   readonly loopHealthy: () => boolean;
   readonly connectedServers: () => number;
   readonly state: () => WorkerState;
@@ -49,6 +51,14 @@ export function createMetrics(servers: readonly string[], sources: MetricsSource
     registers: [registry],
     collect() {
       this.set(sources.lagMs() / 1000);
+    },
+  });
+  new Gauge({
+    name: 'atom_worker_event_loop_lag_max_seconds',
+    help: 'Largest event-loop lag since the worker started',
+    registers: [registry],
+    collect() {
+      this.set(sources.maxLagMs() / 1000);
     },
   });
   for (const server of servers) connected.set({ server }, 0);

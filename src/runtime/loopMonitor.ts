@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 export interface LoopMonitor {
   /** The lag of the last tick, in ms. */
   readonly lagMs: number;
+  /** The largest lag seen since start, in ms: a stall between two scrapes still shows. */
+  readonly maxLagMs: number;
   /** Whether a tick arrived recently and on time (for /healthz and the systemd watchdog). */
   healthy(): boolean;
   stop(): void;
@@ -23,10 +25,12 @@ export function startLoopMonitor(options: LoopMonitorOptions): LoopMonitor {
   const interval = options.intervalMs ?? 200;
   let expected = performance.now() + interval;
   let lagMs = 0;
+  let maxLagMs = 0;
   let lastTick = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();
     lagMs = Math.max(0, now - expected);
+    if (lagMs > maxLagMs) maxLagMs = lagMs;
     expected = now + interval;
     lastTick = now;
     if (lagMs > threshold) {
@@ -38,6 +42,9 @@ export function startLoopMonitor(options: LoopMonitorOptions): LoopMonitor {
   return {
     get lagMs() {
       return lagMs;
+    },
+    get maxLagMs() {
+      return maxLagMs;
     },
     healthy() {
       return performance.now() - lastTick < threshold + interval * 2 && lagMs <= threshold;

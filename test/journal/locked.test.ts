@@ -53,7 +53,7 @@ describe('a locked journal', () => {
   });
 
   async function startWorker(journal: string): Promise<SpawnedWorker> {
-    const worker = spawnCli(['run', '--servers', gearmand.address, '--journal', journal, '--log-format', 'json', '--run-dir', path.join(path.dirname(journal), 'run')]);
+    const worker = spawnCli(['run', '--servers', gearmand.address, '--journal', journal, '--log-format', 'json', '--run-dir', path.join(path.dirname(journal), 'run'), '--metrics-port', '0']);
     await worker.waitForLog(isConnected);
     return worker;
   }
@@ -86,6 +86,13 @@ describe('a locked journal', () => {
     // Reported once for the whole lock, however many flushes failed; and the loop never stalled.
     expect(worker.lines.filter((line) => line.msg === 'job journal write failed; the rows stay queued and are retried')).toHaveLength(1);
     expect(worker.lines.filter((line) => String(line.msg).startsWith('event loop was blocked'))).toEqual([]);
+    // The loop monitor ticks every 200 ms; its largest lag since start covers the whole lock.
+    const port = (await worker.waitForLog((line) => typeof line.metrics_port === 'number')).metrics_port as number;
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const maxLag = Number(/^atom_worker_event_loop_lag_max_seconds (\S+)$/m.exec(metrics)?.[1]);
+    expect(maxLag).toBeGreaterThanOrEqual(0);
+    expect(maxLag).toBeLessThan(0.1);
+    process.stdout.write(`locked journal: largest event-loop lag ${Math.round(maxLag * 1000)} ms, job round trips at most ${Math.max(...roundTrips)} ms\n`);
     worker.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);
   }, 30_000);
