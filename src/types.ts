@@ -14,6 +14,14 @@ export interface JobInfo {
   readonly name: string;
 }
 
+/** AtoM's `job` row for this job: present when the payload carries AtoM's job `id` and the database is configured. */
+export interface AtomJobContext {
+  /** The row's id (the payload's `id`). */
+  readonly jobId: number;
+  /** Set `job.download_path`, the file AtoM's "Manage jobs" page links to (exports). */
+  setDownloadPath(path: string): void;
+}
+
 /** What a handler gets besides its payload. */
 export interface JobContext {
   /** A pino child logger carrying `function`, `handle` and `unique`. */
@@ -32,6 +40,8 @@ export interface JobContext {
    * from it (e.g. `sword_deposit_dir`) and should validate what they read.
    */
   readonly settings: Readonly<Record<string, unknown>>;
+  /** AtoM's job row, when there is one (see AtomJobContext). `ctx.log` lines at info and above also go into it. */
+  readonly atom?: AtomJobContext | undefined;
 }
 
 /** What a job's `start` hook gets. */

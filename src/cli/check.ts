@@ -1,12 +1,16 @@
 // `atom-worker check`: validate the configuration, load the job modules, reach every job server
 // (version and round-trip time), open the journal, and list the functions `run` would register.
-// Exits 0 when all is well, 78 for configuration problems, 69 when a job server is down.
+// With AtoM's database configured, reach it too; on an AtoM site, say who serves each AtoM job type.
+// Exits 0 when all is well, 78 for configuration problems, 69 when a job server or the database is down.
 // Meant for ExecStartPre= in the systemd unit.
 import { performance } from 'node:perf_hooks';
 import type { Command } from 'commander';
 import { formatAddress } from '../gearman/address.js';
 import type { ConfigFlags } from '../config/settings.js';
 import { prepare } from '../runtime/prepare.js';
+import { type AtomDatabaseSettings, describeDatabase } from '../atom/databaseSettings.js';
+import { atomJobCoverage, type JobTypeCoverage, unservedWarning } from '../atom/jobTypes.js';
+import { isAtomSite, renderAtomJobTypes } from './atomJobTypes.js';
 import { EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
 import { addConnectionOptions, addJobOptions, addOperationsOptions, positiveInteger } from './options.js';
 import { snakeCaseKeys } from './json.js';
@@ -36,6 +40,10 @@ export interface CheckReport {
   readonly functions: Array<{ job: string; function: string; timeout_ms?: number }>;
   readonly warnings: string[];
   readonly journal: { path: string | null; ok: boolean; jobs?: number; error?: string };
+  /** AtoM's database, when configured. */
+  readonly atomDatabase?: DatabaseCheck;
+  /** Who serves each AtoM job type on each server (an AtoM site: atom_root_dir or atom_database set). */
+  readonly atomJobTypes?: JobTypeCoverage[];
   readonly problems: string[];
 }
 
@@ -50,7 +58,7 @@ export function registerCheck(program: Command): void {
     .option('--timeout <ms>', 'how long each server may take to answer (default 3000)', positiveInteger('--timeout'))
     .option('--offline', 'do not contact the job servers (the worker itself waits for servers that are down); for ExecStartPre=')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nExit codes: 0 all well, 69 a job server is down or unreachable, 78 configuration or job-module error.');
+    .addHelpText('after', '\nExit codes: 0 all well, 69 a job server or AtoM\'s database is down or unreachable, 78 configuration or job-module error.');
   command.action(async (flags: CheckFlags) => {
     process.exitCode = await check(flags);
   });
@@ -65,6 +73,39 @@ async function checkServer(address: { host: string; port: number }, timeoutMs: n
     return { server, ok: true, version, rttMs: Math.round((performance.now() - started) * 100) / 100 };
   } catch (error) {
     return { server, ok: false, error: (error as Error).message.replace(`${server}: `, '') };
+  }
+}
+
+export interface DatabaseCheck {
+  readonly database: string;
+  readonly source: string;
+  readonly ok: boolean;
+  readonly version?: string;
+  readonly rttMs?: number;
+  readonly jobTable?: boolean;
+  readonly error?: string;
+}
+
+async function checkDatabase(settings: AtomDatabaseSettings, timeoutMs: number): Promise<DatabaseCheck> {
+  const { openAtomDatabase, describeDatabaseError } = await import('../atom/database.js');
+  const base = { database: describeDatabase(settings), source: settings.source };
+  const db = openAtomDatabase(settings, 1);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const started = performance.now();
+    const probe = (async () => {
+      const [row] = await db.query<{ version: string }>('SELECT VERSION() AS version');
+      const rttMs = Math.round((performance.now() - started) * 100) / 100;
+      const tables = await db.query("SHOW TABLES LIKE 'job'");
+      return { ...base, ok: tables.length > 0, version: row?.version ?? '?', rttMs, jobTable: tables.length > 0, ...(tables.length > 0 ? {} : { error: 'no `job` table: is this AtoM\'s database?' }) };
+    })();
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)));
+    return await Promise.race([probe, late]);
+  } catch (error) {
+    return { ...base, ok: false, error: describeDatabaseError(error) };
+  } finally {
+    clearTimeout(timer);
+    void db.close().catch(() => undefined);
   }
 }
 
@@ -96,7 +137,21 @@ async function check(flags: CheckFlags): Promise<number> {
     }
   }
 
+  const atomDatabase = settings.atomDatabase && !flags.offline ? await checkDatabase(settings.atomDatabase, timeoutMs) : undefined;
+  const atomSite = isAtomSite(settings);
+  const atomJobTypes =
+    atomSite && !flags.offline
+      ? await atomJobCoverage(settings.servers, settings.prefix, new Set(registrations.map((registration) => registration.functionName)), timeoutMs)
+      : undefined;
+  const warnings = [...prepared.warnings];
+  const lastServer = settings.servers.length > 0 ? formatAddress(settings.servers[settings.servers.length - 1]!) : undefined;
+  for (const coverage of atomJobTypes ?? []) {
+    const asked = coverage.servers[coverage.servers.length - 1];
+    if (lastServer && asked && asked.error === undefined && asked.atomWorkers + asked.otherWorkers === 0) warnings.push(unservedWarning(coverage, lastServer));
+  }
+
   const problems: string[] = [];
+  if (atomDatabase && !atomDatabase.ok) problems.push(`AtoM database ${atomDatabase.database} (from ${atomDatabase.source}): ${atomDatabase.error}`);
   for (const server of servers) if (!server.ok) problems.push(`job server ${server.server} is down: ${server.error}`);
   if (registrations.length === 0) problems.push('no job would be registered (check --jobs, --types, --abilities)');
   if (!journal.ok) problems.push(`journal ${journal.path}: ${journal.error}`);
@@ -110,14 +165,16 @@ async function check(flags: CheckFlags): Promise<number> {
       function: registration.functionName,
       ...(registration.timeoutMs !== undefined ? { timeout_ms: registration.timeoutMs } : {}),
     })),
-    warnings: [...prepared.warnings],
+    warnings,
     journal,
+    ...(atomDatabase ? { atomDatabase } : {}),
+    ...(atomJobTypes ? { atomJobTypes } : {}),
     problems,
   };
 
   if (flags.json) process.stdout.write(`${JSON.stringify(snakeCaseKeys(report), null, 2)}\n`);
   else process.stdout.write(renderCheck(report, settings.serversSource));
-  const serverDown = servers.some((server) => !server.ok);
+  const serverDown = servers.some((server) => !server.ok) || (atomDatabase !== undefined && !atomDatabase.ok);
   return report.ok ? 0 : serverDown ? EX_UNAVAILABLE : 78;
 }
 
@@ -125,6 +182,10 @@ function renderCheck(report: CheckReport, serversSource: string): string {
   const out: string[] = [];
   out.push(`config:    ${report.config ?? '(none)'} (env ${report.env}; servers from ${serversSource})`);
   out.push(`journal:   ${report.journal.path === null ? 'off' : `${report.journal.path} ${report.journal.ok ? `(ok, ${plural(report.journal.jobs ?? 0, 'job')})` : `FAILED: ${report.journal.error}`}`}`);
+  if (report.atomDatabase) {
+    const db = report.atomDatabase;
+    out.push(`database:  ${db.database} (from ${db.source}) ${db.ok ? `(ok, ${db.version}, ${db.rttMs} ms, job table found)` : `FAILED: ${db.error}`}`);
+  }
   out.push('');
   out.push(
     formatTable(
@@ -145,6 +206,10 @@ function renderCheck(report: CheckReport, serversSource: string): string {
       report.functions.map((fn) => [fn.function, fn.job, fn.timeout_ms !== undefined ? `${fn.timeout_ms} ms` : '-']),
     ),
   );
+  if (report.atomJobTypes) {
+    out.push('');
+    out.push(renderAtomJobTypes(report.atomJobTypes, report.servers.map((server) => server.server)));
+  }
   for (const warning of report.warnings) out.push(`warning: ${warning}`);
   out.push('');
   out.push(report.ok ? `check: ok (${plural(report.servers.length, 'server')}, ${plural(report.functions.length, 'function')})` : `check: FAILED\n${report.problems.map((problem) => `  - ${problem}`).join('\n')}`);

@@ -21,7 +21,7 @@ function addRunDirOptions(command: Command): Command {
 /** The run dirs to look in, or an exit code. */
 export function resolveRunDirs(flags: ConfigFlags): string[] | number {
   try {
-    const settings = resolveSettings(flags, { requireServers: false });
+    const settings = resolveSettings(flags, { requireServers: false, atomDatabase: false });
     return runDirCandidates(settings.runDir, process.env, true);
   } catch (error) {
     return exitCodeOf(error);

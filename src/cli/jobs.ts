@@ -60,7 +60,7 @@ export function registerJobs(program: Command): void {
 
 function journalFile(flags: JobsFlags): string | number {
   try {
-    const settings = resolveSettings(flags, { requireServers: false });
+    const settings = resolveSettings(flags, { requireServers: false, atomDatabase: false });
     if (settings.journalPath === undefined) {
       process.stderr.write('atom-worker jobs: the journal is off\n');
       return 64;

@@ -52,11 +52,12 @@ export function addLogOptions(command: Command): Command {
     .option('--log-file <path>', 'append logs to this file instead of stdout (SIGHUP reopens it)');
 }
 
-/** --journal, --no-journal, --run-dir: shared with the verbs that read the journal or the control sockets. */
+/** --journal, --no-journal, --no-atom-database, --run-dir: shared with the verbs that read the journal or the control sockets. */
 export function addOperationsOptions(command: Command): Command {
   return command
     .option('--journal <path>', 'SQLite job journal (default var/atom-worker-journal.sqlite under the working dir)')
     .option('--no-journal', 'do not journal jobs')
+    .option('--no-atom-database', "do not update AtoM's job rows (ignore atom_database and AtoM's config.php)")
     .option('--run-dir <dir>', 'folder of the control sockets (default var/run under the working dir; $XDG_RUNTIME_DIR/atom-worker as fallback)');
 }
 

@@ -64,6 +64,9 @@ Exit codes: 0 stopped cleanly, 1 jobs abandoned at shutdown, 78 configuration er
   });
 }
 
+/** The culture AtoM's worker writes its error notes in (AtoM's default culture). */
+const ATOM_CULTURE = 'en';
+
 export async function runWorker(flags: ConfigFlags): Promise<number> {
   let prepared;
   try {
@@ -111,6 +114,7 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
     loopHealthy: () => monitor.healthy(),
     connectedServers: () => worker.connectedServers.length,
     state: () => worker.currentState,
+    ...(settings.atomDatabase ? { atomBacklog: () => jobTable?.backlog() } : {}),
   };
   const observers: WorkerObserver[] = [];
   if (journal && journalModules) {
@@ -125,6 +129,17 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
   }
   const metrics = metricsModule ? metricsModule.createMetrics(settings.servers.map(formatAddress), sources) : undefined;
   if (metrics) observers.push(metrics.observer);
+  // AtoM's job rows (src/atom/), loaded only when AtoM's database is configured.
+  const jobTable = settings.atomDatabase
+    ? (await import('../atom/jobTableService.js')).startJobTableService({
+        database: settings.atomDatabase,
+        log,
+        concurrency: settings.concurrency,
+        journalPath: settings.journalPath,
+        culture: ATOM_CULTURE,
+      })
+    : undefined;
+  if (jobTable) observers.push(jobTable.observer);
   const notifySender = notifySenderFromEnv(process.env, log);
   let sdNotify: SdNotifier | undefined;
   if (notifySender) {
@@ -229,6 +244,7 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
           servers: settings.servers.map(formatAddress),
           connectedServers: worker.connectedServers,
           jobsStarted: worker.startedJobCount,
+          ...(jobTable ? { atomBacklog: jobTable.backlog() } : {}),
           running: worker.runningJobs().map((job) => ({ ...job, ageS: Math.round((Date.now() - job.startedAt) / 1000) })),
         }),
         quiet: () => worker.quiet(),
@@ -248,6 +264,11 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
   removeSignals();
   stopWatchdog();
   monitor.stop();
+  const rows = await jobTable?.stop();
+  if (rows && rows.lost > 0) {
+    log.error({ atom_backlog: rows.lost }, `${plural(rows.lost, 'AtoM job row update')} could not be applied or kept (the database and the journal were both unavailable)`);
+    if (code === 0) code = EX_IOERR;
+  }
   const unwritten = journal?.close() ?? 0;
   if (unwritten > 0) {
     // Those outcomes are lost to the journal: a supervisor and its operator must hear of it.

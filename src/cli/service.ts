@@ -19,6 +19,7 @@ interface ServiceFlags extends ConfigFlags {
   name: string;
   logFile: string;
   watchdog: number;
+  types?: string;
 }
 
 /** bin/atom-worker of this installation (this file is dist/src/cli/service.js). */
@@ -40,6 +41,7 @@ export function registerService(program: Command): void {
     .option('--name <name>', 'service name', 'atom-worker')
     .option('--log-file <path>', 'upstart: file stdout/stderr are appended to', '/var/log/atom-worker.log')
     .option('--watchdog <seconds>', 'systemd WatchdogSec, in seconds', positiveInteger('--watchdog'), 60)
+    .option('--types <groups>', 'the service runs `run --types <groups>` (worker_types groups, comma-separated), e.g. sword beside AtoM\'s PHP worker')
     .addHelpText('after', '\nExample: atom-worker service systemd --user www-data > /etc/systemd/system/atom-worker.service')
     .action((kind: 'systemd' | 'upstart', flags: ServiceFlags) => {
       process.exitCode = printService(kind, flags);
@@ -52,7 +54,7 @@ function unitOptions(flags: ServiceFlags): UnitOptions | number {
   let shutdownTimeoutS = DEFAULT_SHUTDOWN_TIMEOUT_S;
   if (existsSync(configPath)) {
     try {
-      const settings = resolveSettings({ config: configPath, env: flags.env }, { requireServers: false });
+      const settings = resolveSettings({ config: configPath, env: flags.env }, { requireServers: false, atomDatabase: false });
       shutdownTimeoutS = Math.ceil(settings.shutdownTimeoutMs / 1000);
     } catch (error) {
       return exitCodeOf(error);
@@ -72,6 +74,7 @@ function unitOptions(flags: ServiceFlags): UnitOptions | number {
     logFile: path.resolve(flags.logFile),
     name: flags.name,
     watchdogS: flags.watchdog,
+    types: flags.types,
   };
 }
 

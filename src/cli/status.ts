@@ -11,7 +11,9 @@ import { resolveRunDirs } from './control.js';
 import { progressBar } from './follow.js';
 import { snakeCaseKeys } from './json.js';
 import { addConnectionOptions, addJobOptions, positiveInteger } from './options.js';
-import { formatDuration, formatTable } from './table.js';
+import type { JobTypeCoverage } from '../atom/jobTypes.js';
+import { isAtomSite, renderAtomJobTypes } from './atomJobTypes.js';
+import { formatDuration, formatTable, plural } from './table.js';
 
 interface StatusFlags extends ConfigFlags {
   json?: boolean;
@@ -44,6 +46,8 @@ export interface ClusterStatus {
   servers: ServerReport[];
   functions: FunctionRow[];
   workers: Array<{ client_id: string; ip: string; server: string; functions: string[] }>;
+  /** On an AtoM site: who serves each AtoM job type on each server. */
+  atom_job_types?: JobTypeCoverage[];
 }
 
 export function registerStatus(program: Command): void {
@@ -104,7 +108,10 @@ async function gatherClusterStatus(prepared: Prepared, flags: StatusFlags): Prom
     .filter((row) => flags.all || row.ours || row.waiting !== 0 || row.running !== 0)
     .sort((a, b) => Number(b.ours) - Number(a.ours) || a.function.localeCompare(b.function));
   workers.sort((a, b) => a.client_id.localeCompare(b.client_id) || a.server.localeCompare(b.server));
-  return { servers, functions, workers };
+  if (!isAtomSite(prepared.settings)) return { servers, functions, workers };
+  const { atomJobCoverage } = await import('../atom/jobTypes.js');
+  const atomJobTypes = await atomJobCoverage(prepared.settings.servers, prepared.settings.prefix, ours, 3000);
+  return { servers, functions, workers, atom_job_types: atomJobTypes };
 }
 
 /**
@@ -150,6 +157,10 @@ function renderClusterStatus(status: ClusterStatus): string {
       ? 'no workers connected'
       : formatTable(['CLIENT ID', 'IP', 'SERVER', 'FUNCTIONS'], status.workers.map((worker) => [worker.client_id, worker.ip, worker.server, worker.functions.join(' ')])),
   );
+  if (status.atom_job_types) {
+    out.push('');
+    out.push(renderAtomJobTypes(status.atom_job_types, status.servers.map((server) => server.server)));
+  }
   return `${out.join('\n')}\n`;
 }
 
@@ -170,6 +181,9 @@ function renderLocalStatus(workers: readonly LocalWorkerStatus[], now = Date.now
       ]),
     ),
   );
+  for (const worker of workers) {
+    if (worker.atomBacklog !== undefined && worker.atomBacklog > 0) out.push(`worker ${worker.pid}: ${plural(worker.atomBacklog, 'AtoM job row update')} waiting for the database`);
+  }
   const jobs = workers.flatMap((worker) => worker.running.map((job) => ({ pid: worker.pid, ...job })));
   out.push('');
   out.push(
@@ -198,14 +212,14 @@ async function once(flags: StatusFlags, prepared: Prepared | undefined): Promise
     };
   }
   const status = await gatherClusterStatus(prepared, flags);
-  return { text: renderClusterStatus(status), json: status, code: status.servers.some((server) => !server.ok) ? EX_UNAVAILABLE : 0 };
+  return { text: renderClusterStatus(status), json: snakeCaseKeys(status), code: status.servers.some((server) => !server.ok) ? EX_UNAVAILABLE : 0 };
 }
 
 /** `status <handle>`: GET_STATUS on every configured server. */
 async function jobStatusVerb(handle: string, flags: StatusFlags): Promise<number> {
   let settings;
   try {
-    settings = resolveSettings(flags);
+    settings = resolveSettings(flags, { atomDatabase: false });
   } catch (error) {
     return exitCodeOf(error);
   }
@@ -234,7 +248,7 @@ async function jobStatusVerb(handle: string, flags: StatusFlags): Promise<number
 async function statusVerb(flags: StatusFlags): Promise<number> {
   try {
     // Settings and job modules once, not again at every --watch redraw; --local needs neither.
-    const prepared = flags.local ? undefined : await prepare(flags);
+    const prepared = flags.local ? undefined : await prepare(flags, { atomDatabase: false });
     if (!flags.watch) {
       const result = await once(flags, prepared);
       process.stdout.write(flags.json ? `${JSON.stringify(result.json, null, 2)}\n` : result.text);

@@ -58,7 +58,7 @@ accepted the job, 75 --timeout reached, 78 configuration error.`,
 async function submitJob(jobName: string, payloadArgument: string | undefined, flags: SubmitFlags): Promise<number> {
   let settings;
   try {
-    settings = resolveSettings(flags);
+    settings = resolveSettings(flags, { atomDatabase: false });
   } catch (error) {
     return exitCodeOf(error);
   }

@@ -11,6 +11,27 @@ export const serversSchema = z.union([z.record(z.string(), serverEntry), z.array
 /** A list written as a YAML sequence or as a comma-separated string. */
 const stringList = z.union([z.array(z.string()), z.string()]);
 
+/**
+ * `atom_worker.atom_database`: how to reach AtoM's MySQL database, when not from AtoM's
+ * config/config.php. Unknown keys are kept so that the settings can warn about them.
+ */
+export const atomDatabaseSchema = z
+  .object({
+    enabled: z.boolean(),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    socket: z.string().min(1),
+    name: z.string().min(1),
+    user: z.string().min(1),
+    // A string only: YAML would read an unquoted 0123 as the number 123.
+    password: z.string(),
+    password_file: z.string().min(1),
+  })
+  .partial()
+  .loose();
+
+export type AtomDatabaseSection = z.infer<typeof atomDatabaseSchema>;
+
 export const atomWorkerSchema = z
   .object({
     jobs_dirs: stringList,
@@ -48,6 +69,8 @@ export const atomWorkerSchema = z
     run_dir: z.string().min(1),
     metrics_port: z.number().int().min(0).max(65535),
     metrics_host: z.string().min(1),
+    // AtoM's MySQL database (src/config/settings.ts resolves it).
+    atom_database: atomDatabaseSchema,
   })
   .partial();
 
@@ -67,3 +90,4 @@ export type Section = z.infer<typeof sectionSchema>;
 
 export const knownSectionKeys: ReadonlySet<string> = new Set(Object.keys(sectionSchema.shape));
 export const knownAtomWorkerKeys: ReadonlySet<string> = new Set(Object.keys(atomWorkerSchema.shape));
+export const knownAtomDatabaseKeys: ReadonlySet<string> = new Set(Object.keys(atomDatabaseSchema.shape));

@@ -1,12 +1,14 @@
 // Resolve the effective settings: CLI flags, then ATOM_WORKER_SERVERS, then the file, then defaults.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { atomConfigPhpPath, readAtomConfigPhp } from '../atom/configPhp.js';
+import { type AtomDatabaseSettings, DEFAULT_DATABASE_CHARSET, databaseEndpoint } from '../atom/databaseSettings.js';
 import { parseAddress, parseAddressList, type ServerAddress } from '../gearman/address.js';
 import { ConfigError } from './errors.js';
 import { loadConfigFile, type LoadedConfig } from './load.js';
 import { atomJobPrefix } from './prefix.js';
-import type { Section } from './schema.js';
+import { type AtomDatabaseSection, type AtomWorkerSection, knownAtomDatabaseKeys, type Section } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'config/gearman.yml';
 export const DEFAULT_ENV = 'worker';
@@ -43,6 +45,8 @@ export interface ConfigFlags {
   metricsPort?: number;
   metricsHost?: string;
   runDir?: string;
+  /** commander's `--no-atom-database` sets it to false. */
+  atomDatabase?: boolean;
 }
 
 export type LogFormat = 'json' | 'pretty' | 'auto';
@@ -76,7 +80,7 @@ export interface Settings {
   /** ECHO_REQ after this long without a packet from a server; undefined = no heartbeat (heartbeat_interval: 0). */
   readonly heartbeatIntervalMs: number | undefined;
   readonly heartbeatTimeoutMs: number;
-  /** The merged `atom_worker:` section, handed to jobs as `ctx.settings`. */
+  /** The merged `atom_worker:` section without `atom_database` (no credentials), handed to jobs as `ctx.settings`. */
   readonly jobSettings: Readonly<Record<string, unknown>>;
   readonly warnings: readonly string[];
   /** The SQLite job journal (absolute), or undefined with --no-journal. */
@@ -90,6 +94,11 @@ export interface Settings {
   readonly metricsHost: string;
   /** Where the control sockets live (absolute). */
   readonly runDir: string;
+  /**
+   * AtoM's MySQL database: `atom_worker.atom_database` when it has a `name`, else read from
+   * `<atom_root_dir>/config/config.php`; undefined when off or not known (then a warning says so).
+   */
+  readonly atomDatabase?: AtomDatabaseSettings;
 }
 
 export const DEFAULT_JOURNAL_PATH = 'var/atom-worker-journal.sqlite';
@@ -150,10 +159,100 @@ function parseServerFlag(source: string, value: string): ServerAddress[] {
   }
 }
 
+const ATOM_DATABASE = 'atom_worker.atom_database';
+/** The keys that describe a connection (`enabled` only switches it). */
+const ATOM_DATABASE_CONNECTION_KEYS = ['host', 'port', 'socket', 'user', 'password', 'password_file'] as const;
+
+function fileMissing(file: string): boolean {
+  try {
+    statSync(file);
+    return false;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Any other failure (permission denied…) is for readAtomConfigPhp to report.
+    return code === 'ENOENT' || code === 'ENOTDIR';
+  }
+}
+
+/** The first line of `password_file`, read now. */
+function readPasswordFile(file: string, passwordFile: string): string {
+  const resolved = path.resolve(passwordFile);
+  let text: string;
+  try {
+    text = readFileSync(resolved, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
+    throw new ConfigError(file, `${ATOM_DATABASE}.password_file`, `cannot read ${resolved} (${reason})`);
+  }
+  return text.split(/\r?\n/, 1)[0] ?? '';
+}
+
+function explicitDatabase(file: string, db: AtomDatabaseSection & { name: string }, warnings: string[]): AtomDatabaseSettings {
+  if (db.user === undefined) throw new ConfigError(file, `${ATOM_DATABASE}.user`, 'missing: the MySQL user to connect as');
+  if (db.password !== undefined && db.password_file !== undefined) {
+    throw new ConfigError(file, `${ATOM_DATABASE}.password_file`, 'set either password or password_file, not both');
+  }
+  const endpoint = databaseEndpoint(db.host, db.port, db.socket);
+  if ('host' in endpoint && db.socket !== undefined) {
+    throw new ConfigError(file, `${ATOM_DATABASE}.socket`, `set either socket or host, not both: host ${db.host} is reached over TCP`);
+  }
+  if ('socket' in endpoint && db.port !== undefined) {
+    warnings.push(
+      `${file}: ${ATOM_DATABASE}.port: not used: without host (or with host localhost) the connection goes through the Unix socket ${endpoint.socket}; set host: 127.0.0.1 for TCP`,
+    );
+  }
+  return {
+    ...endpoint,
+    database: db.name,
+    user: db.user,
+    password: db.password_file !== undefined ? readPasswordFile(file, db.password_file) : (db.password ?? ''),
+    charset: DEFAULT_DATABASE_CHARSET,
+    source: 'atom_database',
+  };
+}
+
+/** An explicit `atom_database` (with `name`) wins; else AtoM's config.php under atom_root_dir; else none. */
+function resolveAtomDatabase(file: string, aw: AtomWorkerSection, flags: ConfigFlags, warnings: string[]): AtomDatabaseSettings | undefined {
+  const db: AtomDatabaseSection = aw.atom_database ?? {};
+  for (const key of Object.keys(db)) {
+    if (!knownAtomDatabaseKeys.has(key)) warnings.push(`${file}: ${ATOM_DATABASE}.${key}: unknown key, ignored`);
+  }
+  if (flags.atomDatabase === false || db.enabled === false) return undefined;
+  const { name } = db;
+  if (name !== undefined) return explicitDatabase(file, { ...db, name }, warnings);
+  const given = ATOM_DATABASE_CONNECTION_KEYS.filter((key) => db[key] !== undefined);
+  if (given.length > 0) {
+    throw new ConfigError(
+      file,
+      `${ATOM_DATABASE}.name`,
+      `missing: ${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} set, but not the database name (without atom_database.name, the database comes from <atom_root_dir>/config/config.php)`,
+    );
+  }
+  if (aw.atom_root_dir !== undefined) {
+    const configPhp = atomConfigPhpPath(path.resolve(aw.atom_root_dir));
+    // atom_root_dir may be set only for the function-name prefix, on a host without AtoM's files.
+    if (db.enabled !== true && fileMissing(configPhp)) {
+      warnings.push(
+        `${configPhp}: not found, so AtoM's job rows will not be updated; set ${ATOM_DATABASE} to name the database, or ${ATOM_DATABASE}.enabled: false to go without it`,
+      );
+      return undefined;
+    }
+    return readAtomConfigPhp(configPhp);
+  }
+  if (db.enabled === true) {
+    throw new ConfigError(file, `${ATOM_DATABASE}.enabled`, 'true, but neither atom_database.name nor atom_root_dir says where the database is');
+  }
+  return undefined;
+}
+
 export interface ResolveOptions {
   readonly environment?: NodeJS.ProcessEnv;
   /** `exec` runs jobs without a job server. */
   readonly requireServers?: boolean;
+  /** Resolve `atomDatabase` (read AtoM's config.php); default true. Verbs that never use it may skip it. */
+  readonly atomDatabase?: boolean;
 }
 
 export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}): Settings {
@@ -206,6 +305,9 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
   }
 
   const jobsDirs = flags.jobs && flags.jobs.length > 0 ? flags.jobs : list(aw.jobs_dirs);
+  const atomDatabase = (options.atomDatabase ?? true) ? resolveAtomDatabase(file, aw, flags, warnings) : undefined;
+  const { atom_database: _credentials, ...jobSettings } = aw;
+
   const heartbeatIntervalS = flags.heartbeatInterval ?? aw.heartbeat_interval ?? DEFAULT_HEARTBEAT_INTERVAL_S;
 
   return {
@@ -234,7 +336,7 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
     serverTimeouts: flags.serverTimeouts ?? aw.server_timeouts ?? false,
     heartbeatIntervalMs: heartbeatIntervalS === 0 ? undefined : heartbeatIntervalS * 1000,
     heartbeatTimeoutMs: (flags.heartbeatTimeout ?? aw.heartbeat_timeout ?? DEFAULT_HEARTBEAT_TIMEOUT_S) * 1000,
-    jobSettings: aw as Record<string, unknown>,
+    jobSettings: jobSettings as Record<string, unknown>,
     warnings,
     journalPath:
       flags.journal === false ? undefined : path.resolve(typeof flags.journal === 'string' ? flags.journal : (aw.journal_path ?? DEFAULT_JOURNAL_PATH)),
@@ -243,5 +345,6 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
     metricsPort: flags.metricsPort ?? aw.metrics_port,
     metricsHost: flags.metricsHost ?? aw.metrics_host ?? DEFAULT_METRICS_HOST,
     runDir: path.resolve(flags.runDir ?? aw.run_dir ?? DEFAULT_RUN_DIR),
+    ...(atomDatabase !== undefined ? { atomDatabase } : {}),
   };
 }

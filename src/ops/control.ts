@@ -20,6 +20,8 @@ export interface LocalWorkerStatus {
   readonly connectedServers: readonly string[];
   readonly servers: readonly string[];
   readonly jobsStarted: number;
+  /** AtoM job row updates waiting for the database; absent when AtoM's database is not configured. */
+  readonly atomBacklog?: number;
   readonly running: ReadonlyArray<{ slot: number; function: string; handle: string; startedAt: number; ageS: number }>;
 }
 

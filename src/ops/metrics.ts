@@ -14,6 +14,8 @@ export interface MetricsSources {
   readonly loopHealthy: () => boolean;
   readonly connectedServers: () => number;
   readonly state: () => WorkerState;
+  /** AtoM job row updates waiting for the database (undefined: AtoM's database not configured). */
+  readonly atomBacklog?: () => number | undefined;
 }
 
 export interface Metrics {
@@ -61,6 +63,17 @@ export function createMetrics(servers: readonly string[], sources: MetricsSource
       this.set(sources.maxLagMs() / 1000);
     },
   });
+  if (sources.atomBacklog) {
+    const atomBacklog = sources.atomBacklog;
+    new Gauge({
+      name: 'atom_worker_atom_row_updates_waiting',
+      help: "AtoM job row updates waiting for AtoM's database (the outbox backlog)",
+      registers: [registry],
+      collect() {
+        this.set(atomBacklog() ?? 0);
+      },
+    });
+  }
   for (const server of servers) connected.set({ server }, 0);
 
   const observer: WorkerObserver = {

@@ -2,7 +2,7 @@
 // limit, and turn whatever happens into one Outcome. Shared by the worker loop and `atom-worker exec`.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
-import type { JobContext, JobInfo } from '../types.js';
+import type { AtomJobContext, JobContext, JobInfo } from '../types.js';
 import type { LoadedJob } from './loadJobs.js';
 
 export type Outcome =
@@ -33,6 +33,8 @@ export interface ExecuteOptions {
   /** The effective time limit: the job's own, else the worker default. */
   readonly timeoutMs: number | undefined;
   readonly maxPayloadBytes: number;
+  /** AtoM's job row, when the payload names one and the database is configured. */
+  readonly atom?: AtomJobContext | undefined;
   /** Set when the job must not run at all (the worker answers it as rejected with this reason). */
   readonly refusal?: string | undefined;
 }
@@ -194,6 +196,7 @@ export function executeJob(options: ExecuteOptions): Execution {
     },
     job: options.info,
     settings: options.settings,
+    atom: options.atom,
   };
 
   if (options.timeoutMs !== undefined) {

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { formatAddress, type ServerAddress } from '../gearman/address.js';
 import { type Ability, type AssignedJob, defaultClientId, WorkerLink, type WorkerLinkEvents } from '../gearman/workerLink.js';
-import type { JobInfo } from '../types.js';
+import type { AtomJobContext, JobInfo } from '../types.js';
 import { executeJob, type Execution, type Outcome, payloadTooLarge } from './execute.js';
 import type { LoadedJob } from './loadJobs.js';
 import { Slot, type SlotHost } from './slot.js';
@@ -58,14 +58,27 @@ export interface JobEvent {
   readonly info: JobInfo;
   readonly server: string;
   readonly slot: number;
+  /** The payload as received (empty when it was over the cap and skipped unread). */
+  readonly payload: Buffer;
   readonly payloadBytes: number;
   readonly startedAt: number;
+}
+
+/** What an observer adds to a handler's context. */
+export interface HandlerExtras {
+  /** Wrap `ctx.log` (e.g. to copy its lines into AtoM's job row). The worker's own lines are not wrapped. */
+  readonly wrapLog?: (log: Logger) => Logger;
+  readonly atom?: AtomJobContext;
 }
 
 /** Hooks for the journal, metrics and sd_notify; all optional, all synchronous and cheap. */
 export interface WorkerObserver {
   /** Before the handler runs: return a reason to fail the job without running it (e.g. too many attempts). */
   refuseJob?(event: JobEvent): string | undefined;
+  /** Like refuseJob, when the answer needs I/O; resolves with a reason to refuse, else undefined. Must not reject. */
+  admitJob?(event: JobEvent): Promise<string | undefined> | undefined;
+  /** Extras for the handler's context, asked once the job is admitted. */
+  handlerContext?(event: JobEvent): HandlerExtras | undefined;
   jobStarted?(event: JobEvent): void;
   jobProgress?(event: JobEvent, numerator: number, denominator: number): void;
   jobEnded?(event: JobEvent, status: JobEndStatus, durationMs: number, detail: { reason?: string; resultBytes?: number }): void;
@@ -232,14 +245,33 @@ export class Worker implements SlotHost {
       this.limitReason = `max-job-count of ${this.options.maxJobCount} reached`;
     }
     const info: JobInfo = { handle: assigned.handle, unique: assigned.unique, function: assigned.functionName, name: registration.job.name };
-    const event: JobEvent = { info, server: link.name, slot: slot.index, payloadBytes: assigned.oversizedBytes ?? assigned.payload.length, startedAt: slot.current!.startedAt };
+    const event: JobEvent = { info, server: link.name, slot: slot.index, payload: assigned.payload, payloadBytes: assigned.oversizedBytes ?? assigned.payload.length, startedAt: slot.current!.startedAt };
     const jobLog = this.log.child({ function: info.function, handle: info.handle, unique: info.unique });
     jobLog.info({ payload_bytes: assigned.oversizedBytes ?? assigned.payload.length, server: link.name, slot: slot.index }, 'job started');
+    // An observer may need the database before the job runs (AtoM's row must exist): wait for it, not blocking.
+    let admission: Promise<string | undefined> | undefined;
+    for (const observer of this.options.observers ?? []) admission ??= observer.admitJob?.(event);
+    if (admission) {
+      admission.then((reason) => {
+        if (this.state !== 'stopped') this.begin(slot, link, assigned, registration, event, jobLog, reason);
+      });
+    } else this.begin(slot, link, assigned, registration, event, jobLog, undefined);
+  }
+
+  private begin(slot: Slot, link: WorkerLink, assigned: AssignedJob, registration: Registration, event: JobEvent, jobLog: Logger, admissionRefusal: string | undefined): void {
+    const info = event.info;
     for (const observer of this.options.observers ?? []) observer.jobStarted?.(event);
 
     // A payload over the connection's cap was skipped unread: refused with the reason, like one just over max_payload_bytes.
-    let refusal = assigned.oversizedBytes !== undefined ? payloadTooLarge(assigned.oversizedBytes, this.options.maxPayloadBytes) : undefined;
+    let refusal = assigned.oversizedBytes !== undefined ? payloadTooLarge(assigned.oversizedBytes, this.options.maxPayloadBytes) : admissionRefusal;
     for (const observer of this.options.observers ?? []) refusal ??= observer.refuseJob?.(event);
+    let handlerLog = jobLog;
+    let atom: AtomJobContext | undefined;
+    for (const observer of this.options.observers ?? []) {
+      const extras = observer.handlerContext?.(event);
+      if (extras?.wrapLog) handlerLog = extras.wrapLog(handlerLog);
+      atom ??= extras?.atom;
+    }
     // The logger batches lines per event-loop turn; "job started" goes out before any job code runs.
     jobLog.flush();
     const execution = executeJob({
@@ -247,7 +279,8 @@ export class Worker implements SlotHost {
       info,
       payload: assigned.payload,
       refusal,
-      log: jobLog,
+      log: handlerLog,
+      atom,
       settings: this.options.jobSettings,
       timeoutMs: registration.timeoutMs,
       maxPayloadBytes: this.options.maxPayloadBytes,
