@@ -57,11 +57,6 @@ export class OutboxStore {
     this.deleteMany(ids);
   }
 
-  /** Changes waiting in the journal, all workers of this host (for `status --local`). */
-  count(): number {
-    return this.db.prepare('SELECT COUNT(*) FROM atom_outbox WHERE host = ?').pluck().get(this.host) as number;
-  }
-
   close(): void {
     this.db.close();
   }

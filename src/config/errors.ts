@@ -15,3 +15,12 @@ export class ConfigError extends Error {
     super(keyPath ? `${source}: ${keyPath}: ${problem}` : `${source}: ${problem}`);
   }
 }
+
+/** A file read's failure in a few words (file not found, permission denied, is a directory). */
+export function describeReadError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'file not found';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return error instanceof Error ? error.message : String(error);
+}

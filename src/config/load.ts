@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import type { z } from 'zod';
-import { ConfigError } from './errors.js';
+import { ConfigError, describeReadError } from './errors.js';
 import { knownAtomWorkerKeys, knownSectionKeys, type Section, sectionSchema } from './schema.js';
 
 export interface LoadedConfig {
@@ -100,10 +100,7 @@ export function loadConfigFile(file: string, env: string): LoadedConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(error);
-    throw new ConfigError(file, '', `cannot read the configuration (${reason}); pass --config FILE or create it`);
+    throw new ConfigError(file, '', `cannot read the configuration (${describeReadError(error)}); pass --config FILE or create it`);
   }
   return parseConfigText(file, text, env);
 }

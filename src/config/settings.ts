@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { atomConfigPhpPath, readAtomConfigPhp } from '../atom/configPhp.js';
 import { type AtomDatabaseSettings, DEFAULT_DATABASE_CHARSET, databaseEndpoint } from '../atom/databaseSettings.js';
 import { parseAddress, parseAddressList, type ServerAddress } from '../gearman/address.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, describeReadError } from './errors.js';
 import { loadConfigFile, type LoadedConfig } from './load.js';
 import { atomJobPrefix } from './prefix.js';
 import { type AtomDatabaseSection, type AtomWorkerSection, knownAtomDatabaseKeys, type Section } from './schema.js';
@@ -181,10 +181,7 @@ function readPasswordFile(file: string, passwordFile: string): string {
   try {
     text = readFileSync(resolved, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    throw new ConfigError(file, `${ATOM_DATABASE}.password_file`, `cannot read ${resolved} (${reason})`);
+    throw new ConfigError(file, `${ATOM_DATABASE}.password_file`, `cannot read ${resolved} (${describeReadError(error)})`);
   }
   return text.split(/\r?\n/, 1)[0] ?? '';
 }
