@@ -22,6 +22,35 @@ export interface AtomJobContext {
   setDownloadPath(path: string): void;
 }
 
+/** A value a statement on AtoM's database takes. */
+export type SqlValue = string | number | null;
+
+/** Statements on AtoM's database, parameterised (`?`). Rows for a SELECT, else one result header. */
+export interface AtomSql {
+  query<T = Record<string, unknown>>(sql: string, values?: readonly SqlValue[]): Promise<T[]>;
+}
+
+/** An INSERT/UPDATE/DELETE's answer, as `query` resolves it: `[header]`. */
+export interface SqlResultHeader {
+  readonly insertId: number;
+  readonly affectedRows: number;
+}
+
+/** AtoM's site, for jobs that write what AtoM's PHP would: present when AtoM's database is configured. */
+export interface AtomSite {
+  /** Single statements, each on a pooled connection. */
+  readonly database: AtomSql & {
+    /** `work` on one connection in one transaction: committed when it resolves, rolled back when it throws. */
+    transaction<T>(work: (sql: AtomSql) => Promise<T>, options?: { readonly statementTimeoutMs?: number }): Promise<T>;
+  };
+  /**
+   * What AtoM's QubitJob::runJob does: a `job` row (in progress) for `name`, then a background job
+   * for AtoM's workers with the parameters, `id` and `name`. Resolves with the row's id. Rejects,
+   * with no row left, when no worker serves the job, as AtoM refuses to queue it then.
+   */
+  runJob(name: string, parameters: Readonly<Record<string, unknown>>, options?: { userId?: number | null; objectId?: number | null }): Promise<number>;
+}
+
 /** What a handler gets besides its payload. */
 export interface JobContext {
   /** A pino child logger carrying `function`, `handle` and `unique`. */
@@ -42,6 +71,8 @@ export interface JobContext {
   readonly settings: Readonly<Record<string, unknown>>;
   /** AtoM's job row, when there is one (see AtomJobContext). `ctx.log` lines at info and above also go into it. */
   readonly atom?: AtomJobContext | undefined;
+  /** AtoM's database and job queue (see AtomSite), when AtoM's database is configured. */
+  readonly atomSite?: AtomSite | undefined;
 }
 
 /** What a job's `start` hook gets. */

@@ -12,6 +12,7 @@ import { type DipPayload, METS_ARCHIVEMATICA_DIP_FORMAT } from './payload.js';
 import { sweepLeftovers } from './leftovers.js';
 import { readDipSettings } from './settings.js';
 import { DipError } from './util.js';
+import type { AtomIngestResult } from './atom/ingest.js';
 
 export interface DipResult {
   aipUuid: string;
@@ -22,7 +23,10 @@ export interface DipResult {
   skipped: number;
   /** Warning messages (the first MAX_WARNINGS, then a summary line). */
   warnings: string[];
-  outputDir: string;
+  /** `database`: written into AtoM's database (see `atom`); `csv`: an import package in `outputDir`. */
+  output: 'csv' | 'database';
+  outputDir?: string;
+  atom?: AtomIngestResult;
 }
 
 const MAX_WARNINGS = 100;
@@ -63,6 +67,57 @@ export async function ingestDip(payload: DipPayload, ctx: JobContext): Promise<D
     for (const note of model.notes) warnings.add(note);
     for (const s of mapped.skipped) {
       warnings.add(`Skipped original ${s.fileId}${s.objectUUID ? ` (${s.objectUUID})` : ''}: ${s.reason}`);
+    }
+    const output = settings.output ?? (ctx.atomSite !== undefined ? 'database' : 'csv');
+    if (output === 'database') {
+      if (ctx.atomSite === undefined) {
+        throw new DipError("dip_output is database, but AtoM's database is not configured (atom_database, or atom_root_dir with AtoM's config/config.php)");
+      }
+      const { ingestIntoAtom } = await import('./atom/ingest.js');
+      const total = mapped.items.length + mapped.descriptions;
+      let reported = 0;
+      const atom = await ingestIntoAtom(
+        {
+          payload,
+          settings,
+          site: ctx.atomSite,
+          located,
+          aip,
+          model,
+          mapped,
+          progress: (done) => {
+            const now = Date.now();
+            if (done < total && done - reported < Math.max(1, Math.floor(total / 200))) return;
+            reported = done;
+            ctx.progress(done, total);
+            if (now - lastParseLog >= LOG_EVERY_MS) {
+              lastParseLog = now;
+              log.info({ done, total }, 'DIP ingest progress');
+            }
+          },
+          warn: (message) => warnings.add(message),
+        },
+        ctx,
+      );
+      warnings.finish();
+      if (reported < total) ctx.progress(total, total);
+      const result: DipResult = {
+        aipUuid: aip.uuid,
+        aipName: aip.name,
+        mode: mapped.mode,
+        descriptions: mapped.descriptions,
+        digitalObjects: mapped.items.length,
+        skipped: mapped.skipped.length,
+        warnings: warnings.messages,
+        output,
+        atom,
+      };
+      log.info(
+        `DIP ingested into AtoM: ${mapped.descriptions} descriptions and ${mapped.items.length} digital objects under ${atom.targetSlug ?? atom.targetId} (${atom.slugs.slice(0, 5).join(', ')}${atom.slugs.length > 5 ? ', ...' : ''}); ` +
+          (atom.indexJobId !== null ? `search index update queued as job ${atom.indexJobId} (arUpdateEsIoDocumentsJob)` : 'the search index was not asked to update'),
+      );
+      log.info({ ...result, warnings: warnings.count, ms: Date.now() - started }, 'DIP ingested');
+      return result;
     }
     warnings.finish();
 
@@ -118,6 +173,7 @@ export async function ingestDip(payload: DipPayload, ctx: JobContext): Promise<D
       digitalObjects: mapped.items.length,
       skipped: mapped.skipped.length,
       warnings: warnings.messages,
+      output,
       outputDir,
     };
     log.info({ ...result, warnings: warnings.count, ms: Date.now() - started }, 'DIP ingested');

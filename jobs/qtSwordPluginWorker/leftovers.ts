@@ -14,7 +14,7 @@ export const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
 /** This host as it appears in the names: no dashes, so the pid after it can be read back. */
 const HOST_TAG = hostname().replace(/[^A-Za-z0-9.]/g, '_');
 
-function ownerTag(): string {
+export function ownerTag(): string {
   return `${HOST_TAG}-${process.pid}`;
 }
 
@@ -33,6 +33,14 @@ const PATTERNS: Record<'output' | 'temp', RegExp[]> = {
   output: [/^\.tmp-/, /^\.old-/],
   temp: [/^atom-worker-dip-/],
 };
+
+/** Whether a name made with ownerTag() belongs to a process of this host that has ended. */
+export function ownerGone(name: string): boolean {
+  const match = new RegExp(`-(${HOST_TAG.replace(/\./g, '\\.')})-(\\d+)-`).exec(name);
+  if (!match) return false;
+  const pid = Number(match[2]);
+  return pid !== process.pid && !processAlive(pid);
+}
 
 function processAlive(pid: number): boolean {
   try {

@@ -22,6 +22,8 @@ export interface LocatedDip {
   extracted: boolean;
   /** How the package arrived, for the manifest (no temporary paths). */
   source: { kind: 'location' | 'upload'; value: string };
+  /** Real path of what was deposited: the DIP folder, or the uploaded zip. */
+  deposit: string;
   cleanup(): Promise<void>;
 }
 
@@ -48,6 +50,10 @@ export async function locateDip(
     if (!m) throw new DipError(`Location not recognised: ${payload.location} (expected file:///<DIP folder>)`);
     if (m[1] !== 'file') throw new DipError(`The ${m[1]} protocol is not supported; only file:// locations are accepted`);
     name = path.posix.basename(payload.location.slice(m[0].length));
+  } else if (payload.filename && path.posix.isAbsolute(payload.filename) && (await realpath(payload.filename).catch(() => undefined)) !== undefined) {
+    // AtoM saves an upload with tempnam('/tmp', 'php_qubit_') and passes that path; a path that
+    // does not exist here (a client's own) is looked up by its base name in the deposit folder.
+    return locateUpload(payload, payload.filename, realDeposit, settings, signal);
   } else if (payload.filename) {
     kind = 'upload';
     value = path.posix.basename(payload.filename);
@@ -87,12 +93,30 @@ export async function locateDip(
 
   const info = await stat(real);
   if (info.isDirectory()) {
-    return { dipDir: real, dipName: name, extracted: false, source: { kind, value }, cleanup: async () => {} };
+    return { dipDir: real, dipName: name, extracted: false, source: { kind, value }, deposit: real, cleanup: async () => {} };
   }
   if (!info.isFile()) throw new DipError(`DIP ${tried} is neither a folder nor a zip file`);
 
   if (payload.checksum_md5) await verifyMd5(real, payload.checksum_md5, signal);
   return extract(real, name, settings, signal, { kind, value });
+}
+
+/** Uploads may be only where AtoM puts them (/tmp) or in the deposit folder. */
+const UPLOAD_DIRS = ['/tmp'];
+
+async function locateUpload(payload: DipPayload, file: string, realDeposit: string, settings: DipSettings, signal: AbortSignal): Promise<LocatedDip> {
+  const real = await realpath(file).catch(() => undefined);
+  if (real === undefined) throw new DipError(`Uploaded package not found: ${file}`);
+  const allowed = [realDeposit, ...(await Promise.all(UPLOAD_DIRS.map((dir) => realpath(dir).catch(() => dir))))];
+  if (!allowed.some((dir) => real.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep))) {
+    throw new DipError(`Uploaded package ${file} resolves to ${real}, outside ${allowed.join(' and ')}`);
+  }
+  const info = await stat(real);
+  if (!info.isFile()) throw new DipError(`Uploaded package ${file} is not a file`);
+  if (payload.checksum_md5) await verifyMd5(real, payload.checksum_md5, signal);
+  // AtoM's temp name says nothing: the DIP's name comes from suggested_name, else the zip's single top folder.
+  const suggested = payload.suggested_name ? path.posix.basename(payload.suggested_name.replace(/^"|"$/g, '')) : '';
+  return extract(real, suggested !== '' ? suggested : path.basename(real), settings, signal, { kind: 'upload', value: file });
 }
 
 async function verifyMd5(file: string, expected: string, signal: AbortSignal): Promise<void> {
@@ -133,7 +157,7 @@ async function extract(
       dipDir = path.join(temp, only.name);
       dipName = only.name;
     }
-    return { dipDir: await realpath(dipDir), dipName, extracted: true, source, cleanup };
+    return { dipDir: await realpath(dipDir), dipName, extracted: true, source, deposit: zipPath, cleanup };
   } catch (error) {
     await cleanup();
     throw error;

@@ -19,6 +19,14 @@ export const DipSettingsSchema = z.looseObject({
   dip_zip_max_entries: z.number().int().positive().default(100_000),
   /** Parent folder for private temporary folders (zip extraction). Defaults to os.tmpdir(). */
   temp_dir: z.string().min(1).optional(),
+  /** `database`: write into AtoM's database (the default when it is configured); `csv`: an import package. */
+  dip_output: z.enum(['csv', 'database']).optional(),
+  /** Database mode: an AIP ingested before is replaced (its descriptions and files removed) instead of refused. */
+  dip_replace: z.boolean().default(false),
+  /** Database mode: keep the deposit (folder or uploaded zip) after a successful ingest; AtoM removes it. */
+  dip_keep_deposit: z.boolean().default(false),
+  /** AtoM's installation (sf_root_dir): digital objects go under its uploads folder. */
+  atom_root_dir: z.string().min(1).optional(),
 });
 
 export interface DipSettings {
@@ -31,6 +39,12 @@ export interface DipSettings {
   zipMaxEntries: number;
   /** Absolute path. */
   tempDir: string;
+  /** Undefined: database when AtoM's database is configured, else csv. */
+  output: 'csv' | 'database' | undefined;
+  replace: boolean;
+  keepDeposit: boolean;
+  /** Absolute path, when set. */
+  atomRootDir: string | undefined;
 }
 
 /**
@@ -51,5 +65,9 @@ export function readDipSettings(settings: Readonly<Record<string, unknown>>): Di
     zipMaxBytes: s.dip_zip_max_bytes,
     zipMaxEntries: s.dip_zip_max_entries,
     tempDir: path.resolve(s.temp_dir ?? os.tmpdir()),
+    output: s.dip_output,
+    replace: s.dip_replace,
+    keepDeposit: s.dip_keep_deposit,
+    atomRootDir: s.atom_root_dir !== undefined ? path.resolve(s.atom_root_dir) : undefined,
   };
 }

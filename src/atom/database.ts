@@ -10,13 +10,16 @@ export type { AtomDatabaseSettings } from './databaseSettings.js';
 export const STATEMENT_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 5000;
 
-export type SqlValue = string | number | null;
+export type { SqlValue } from '../types.js';
+import type { SqlValue } from '../types.js';
 
 export interface AtomDatabase {
   /** Run one statement; resolves with its rows (SELECT) or its result header. */
   query<T = Record<string, unknown>>(sql: string, values?: readonly SqlValue[]): Promise<T[]>;
   /** Run `work` in one transaction on one connection; rolled back if it throws. */
   transaction(work: (query: (sql: string, values?: readonly SqlValue[]) => Promise<unknown>) => Promise<void>): Promise<void>;
+  /** `work` on one connection in one transaction, with typed statements; resolves with its result once committed. */
+  transactionOf<T>(work: (sql: { query<R = Record<string, unknown>>(sql: string, values?: readonly SqlValue[]): Promise<R[]> }) => Promise<T>, statementTimeoutMs?: number): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -41,12 +44,21 @@ export function openAtomDatabase(settings: AtomDatabaseSettings, connections: nu
       return (Array.isArray(rows) ? rows : [rows]) as T[];
     },
     async transaction(work) {
+      await this.transactionOf((sql) => work(async (text, values) => (await sql.query(text, values))[0]));
+    },
+    async transactionOf<T>(work: Parameters<AtomDatabase['transactionOf']>[0], statementTimeoutMs = STATEMENT_TIMEOUT_MS): Promise<T> {
       const connection = await pool.getConnection();
       try {
         await connection.query({ sql: 'START TRANSACTION', timeout: STATEMENT_TIMEOUT_MS });
-        await work(async (sql, values = []) => (await connection.query({ sql, values: [...values], timeout: STATEMENT_TIMEOUT_MS }))[0]);
-        await connection.query({ sql: 'COMMIT', timeout: STATEMENT_TIMEOUT_MS });
+        const result = (await work({
+          async query<R>(sql: string, values: readonly SqlValue[] = []): Promise<R[]> {
+            const [rows] = await connection.query({ sql, values: [...values], timeout: statementTimeoutMs });
+            return (Array.isArray(rows) ? rows : [rows]) as R[];
+          },
+        })) as T;
+        await connection.query({ sql: 'COMMIT', timeout: statementTimeoutMs });
         connection.release();
+        return result;
       } catch (error) {
         // A connection that failed mid-transaction is not trusted again: destroy rolls back server-side.
         connection.destroy();

@@ -7,6 +7,8 @@ import { describeDatabase } from './databaseSettings.js';
 import { jobTableObserver } from './jobTable.js';
 import { AtomOutbox } from './outbox.js';
 import { OutboxStore } from './outboxStore.js';
+import { openAtomSite } from './site.js';
+import type { ServerAddress } from '../gearman/address.js';
 
 /** At shutdown, how long waiting row updates get to reach the database. */
 const SETTLE_MS = 5000;
@@ -25,6 +27,9 @@ export interface JobTableServiceOptions {
   readonly concurrency: number;
   readonly journalPath?: string | undefined;
   readonly culture: string;
+  /** For ctx.atomSite.runJob: where AtoM's jobs are submitted, and AtoM's job-name prefix. */
+  readonly servers: readonly ServerAddress[];
+  readonly prefix: string;
 }
 
 export function startJobTableService(options: JobTableServiceOptions): JobTableService {
@@ -38,13 +43,20 @@ export function startJobTableService(options: JobTableServiceOptions): JobTableS
     ([row]) => log.info({ server_version: row?.version }, 'AtoM database reachable: job rows are kept as AtoM keeps them'),
     (error: unknown) => log.warn({ err: describeDatabaseError(error) }, 'AtoM database not reachable at start: jobs run, and their row updates wait until it is'),
   );
+  // Jobs get a pool of their own: a long ingest transaction must not take the row updates' connections.
+  const site = openAtomSite({ database: options.database, connections: options.concurrency, servers: options.servers, prefix: options.prefix });
+  const rows = jobTableObserver({ db, outbox, log, culture: options.culture });
   return {
-    observer: jobTableObserver({ db, outbox, log, culture: options.culture }),
+    observer: {
+      ...rows,
+      handlerContext: (event) => ({ ...rows.handlerContext?.(event), atomSite: site }),
+    },
     backlog: () => outbox.backlog,
     async stop() {
       const { waiting, unstored } = await outbox.settle(SETTLE_MS);
       outbox.close();
       store?.close();
+      await Promise.race([site.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
       // A paused server would hold pool.end() forever.
       await Promise.race([db.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
       if (waiting > 0 && unstored === 0) log.warn({ atom_backlog: waiting }, 'AtoM job row updates still waiting are kept in the journal: the next worker start replays them');

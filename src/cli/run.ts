@@ -137,6 +137,8 @@ export async function runWorker(flags: ConfigFlags): Promise<number> {
         concurrency: settings.concurrency,
         journalPath: settings.journalPath,
         culture: ATOM_CULTURE,
+        servers: settings.servers,
+        prefix: settings.prefix,
       })
     : undefined;
   if (jobTable) observers.push(jobTable.observer);

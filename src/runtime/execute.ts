@@ -2,7 +2,7 @@
 // limit, and turn whatever happens into one Outcome. Shared by the worker loop and `atom-worker exec`.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
-import type { AtomJobContext, JobContext, JobInfo } from '../types.js';
+import type { AtomJobContext, AtomSite, JobContext, JobInfo } from '../types.js';
 import type { LoadedJob } from './loadJobs.js';
 
 export type Outcome =
@@ -35,6 +35,7 @@ export interface ExecuteOptions {
   readonly maxPayloadBytes: number;
   /** AtoM's job row, when the payload names one and the database is configured. */
   readonly atom?: AtomJobContext | undefined;
+  readonly atomSite?: AtomSite | undefined;
   /** Set when the job must not run at all (the worker answers it as rejected with this reason). */
   readonly refusal?: string | undefined;
 }
@@ -197,6 +198,7 @@ export function executeJob(options: ExecuteOptions): Execution {
     job: options.info,
     settings: options.settings,
     atom: options.atom,
+    atomSite: options.atomSite,
   };
 
   if (options.timeoutMs !== undefined) {

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { formatAddress, type ServerAddress } from '../gearman/address.js';
 import { type Ability, type AssignedJob, defaultClientId, WorkerLink, type WorkerLinkEvents } from '../gearman/workerLink.js';
-import type { AtomJobContext, JobInfo } from '../types.js';
+import type { AtomJobContext, AtomSite, JobInfo } from '../types.js';
 import { executeJob, type Execution, type Outcome, payloadTooLarge } from './execute.js';
 import type { LoadedJob } from './loadJobs.js';
 import { Slot, type SlotHost } from './slot.js';
@@ -69,6 +69,7 @@ export interface HandlerExtras {
   /** Wrap `ctx.log` (e.g. to copy its lines into AtoM's job row). The worker's own lines are not wrapped. */
   readonly wrapLog?: (log: Logger) => Logger;
   readonly atom?: AtomJobContext;
+  readonly atomSite?: AtomSite;
 }
 
 /** Hooks for the journal, metrics and sd_notify; all optional, all synchronous and cheap. */
@@ -267,10 +268,12 @@ export class Worker implements SlotHost {
     for (const observer of this.options.observers ?? []) refusal ??= observer.refuseJob?.(event);
     let handlerLog = jobLog;
     let atom: AtomJobContext | undefined;
+    let atomSite: AtomSite | undefined;
     for (const observer of this.options.observers ?? []) {
       const extras = observer.handlerContext?.(event);
       if (extras?.wrapLog) handlerLog = extras.wrapLog(handlerLog);
       atom ??= extras?.atom;
+      atomSite ??= extras?.atomSite;
     }
     // The logger batches lines per event-loop turn; "job started" goes out before any job code runs.
     jobLog.flush();
@@ -281,6 +284,7 @@ export class Worker implements SlotHost {
       refusal,
       log: handlerLog,
       atom,
+      atomSite,
       settings: this.options.jobSettings,
       timeoutMs: registration.timeoutMs,
       maxPayloadBytes: this.options.maxPayloadBytes,

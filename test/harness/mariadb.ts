@@ -308,3 +308,9 @@ export async function loadTaxonomyTerms(db: Mariadb, taxonomyId: number): Promis
   for (const [key, entry] of members) loaded.push({ id: await ensureTerm(db, key), key, name: entry.name?.en ?? null });
   return loaded;
 }
+
+/** Insert AtoM's taxonomies with these fixed ids (and their parents), without their terms. */
+export async function loadTaxonomies(db: Mariadb, ids: readonly number[]): Promise<void> {
+  const { taxonomies } = taxonomyFixtures();
+  for (const id of ids) await ensureTaxonomy(db, keyOf(taxonomies, id, 'taxonomy'));
+}

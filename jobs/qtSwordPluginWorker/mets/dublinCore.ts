@@ -84,6 +84,11 @@ export interface DcFields {
   subjectAccessPoints: string[];
   placeAccessPoints: string[];
   nameAccessPoints: string[];
+  /** dc:publisher and dc:contributor apart (AtoM gives each a Publication or Contribution event). */
+  publishers: string[];
+  contributors: string[];
+  /** dc:type: matched against AtoM's Dublin Core types taxonomy. */
+  types: string[];
 }
 
 /**
@@ -99,6 +104,9 @@ export function mapDublinCore(elements: readonly DcElement[]): DcFields {
     subjectAccessPoints: [],
     placeAccessPoints: [],
     nameAccessPoints: [],
+    publishers: [],
+    contributors: [],
+    types: [],
   };
   const notes: Record<'scopeAndContent' | 'extentAndMedium' | 'locationOfOriginals' | 'accessConditions' | 'acquisition', string[]> = {
     scopeAndContent: [],
@@ -147,8 +155,15 @@ export function mapDublinCore(elements: readonly DcElement[]): DcFields {
         addUnique(out.placeAccessPoints, value);
         break;
       case 'publisher':
+        addUnique(out.nameAccessPoints, value);
+        addUnique(out.publishers, value);
+        break;
       case 'contributor':
         addUnique(out.nameAccessPoints, value);
+        addUnique(out.contributors, value);
+        break;
+      case 'type':
+        addUnique(out.types, value);
         break;
       default:
         // type, relation, isPartOf, ...: kept in the manifest's raw DC only.

@@ -146,6 +146,7 @@ describe('qtSwordPluginWorker through gearmand', () => {
       digitalObjects: 3,
       skipped: 1,
       warnings: [`Skipped original ${dip.files[3]?.fileId} (${dip.files[3]?.uuid}): no access copy in objects/`],
+      output: 'csv',
       outputDir: path.join(output, dip.aipUuid),
     });
     // The skip was also sent as a WORK_WARNING while the job ran.

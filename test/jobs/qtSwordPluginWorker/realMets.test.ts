@@ -2,10 +2,9 @@
 // this repository). Each test builds a DIP around one: the METS copied in as METS.<uuid>.xml and an
 // access copy objects/<uuid>-<name> generated for every original.
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../harness/worker.js';
 import {
   DIP_FORMAT,
   flatten,
@@ -15,50 +14,10 @@ import {
   runJob,
   sandboxEach,
 } from './helpers.js';
+import { fixtureDip, metsFixtures } from './fixtureDip.js';
 
-const fixtures = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'mets');
-const haveFixtures = existsSync(fixtures);
-if (!haveFixtures) console.log(`Skipping real METS tests: ${fixtures} does not exist`);
-
-interface FixtureDip {
-  dipName: string;
-  aipUuid: string;
-  originals: { uuid: string; href: string; accessName: string }[];
-}
-
-/**
- * Lay a DIP out around a fixture. The folder is named after the physical structMap's root div
- * (`<sip name>-<sip uuid>`, as Archivematica names the DIP); originals are found with plain
- * text matching, independently of the parser under test.
- */
-async function fixtureDip(
-  deposit: string,
-  file: string,
-  options: { omitAccessFor?: number[] } = {},
-): Promise<FixtureDip> {
-  const xml = await readFile(path.join(fixtures, file), 'utf8');
-  const physical = xml.slice(xml.search(/<mets:structMap[^>]*TYPE="physical"/));
-  const dipName = /<mets:div[^>]*?LABEL="([^"]+)"/.exec(physical)?.[1];
-  if (!dipName) throw new Error(`no root div in ${file}`);
-  const aipUuid = dipName.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g)?.at(-1);
-  if (!aipUuid) throw new Error(`no uuid in ${dipName}`);
-  const group = /<mets:fileGrp USE="original">([\s\S]*?)<\/mets:fileGrp>/.exec(xml)?.[1] ?? '';
-  const originals = [...group.matchAll(/<mets:file\b[^>]*\bID="file-([0-9a-f-]{36})"[\s\S]*?xlink:href="([^"]+)"/g)].map(
-    (m) => {
-      const uuid = m[1] ?? '';
-      const href = m[2] ?? '';
-      return { uuid, href, accessName: `${uuid}-${path.posix.basename(href)}` };
-    },
-  );
-  const dipDir = path.join(deposit, dipName);
-  await mkdir(path.join(dipDir, 'objects'), { recursive: true });
-  await copyFile(path.join(fixtures, file), path.join(dipDir, `METS.${aipUuid}.xml`));
-  for (const [i, o] of originals.entries()) {
-    if (options.omitAccessFor?.includes(i)) continue;
-    await writeFile(path.join(dipDir, 'objects', o.accessName), `access copy of ${o.href}\n`);
-  }
-  return { dipName, aipUuid, originals };
-}
+const haveFixtures = existsSync(metsFixtures);
+if (!haveFixtures) console.log(`Skipping real METS tests: ${metsFixtures} does not exist`);
 
 describe.skipIf(!haveFixtures)('real Archivematica METS', () => {
   const box = sandboxEach();
@@ -320,7 +279,7 @@ describe.skipIf(!haveFixtures)('real Archivematica METS', () => {
   ];
 
   it.each(exact)('%s: exactly the descriptions AtoM would create (%s mode)', async (file, mode, groups, expected) => {
-    const xml = await readFile(path.join(fixtures, file), 'utf8');
+    const xml = await readFile(path.join(metsFixtures, file), 'utf8');
     // The fixture still has the shape this table was written for.
     expect([...new Set([...xml.matchAll(/<mets:fileGrp USE="([^"]+)"/g)].map((m) => m[1]))]).toEqual(groups);
     const { dip, rec, result, rows, manifest } = await ingest(file);
