@@ -3,7 +3,7 @@
 // Every measurement starts its own gearmand on a free loopback port, runs, and stops everything.
 // Prints a markdown table of medians over the repetitions, with ratios to the C worker.
 //
-//   node bench/run.mjs [--reps N] [--only throughput,drain,pickup,memory,startup,dip] [--quick]
+//   node bench/run.mjs [--reps N] [--only throughput,drain,pickup,memory,startup,dip,dipatom] [--quick]
 //
 // Load comes from bench/c/loadgen.c (compiled here against libgearman): threads, each with its own
 // gearman_client, keeping a sliding window of jobs in flight. Raw results go to bench/out/.
@@ -36,7 +36,7 @@ const flag = (name) => {
 };
 const quick = argv.includes('--quick');
 const REPS = Number(flag('reps') ?? 3);
-const ONLY = (flag('only') ?? 'throughput,drain,pickup,memory,startup,dip').split(',');
+const ONLY = (flag('only') ?? 'throughput,drain,pickup,memory,startup,dip,dipatom').split(',');
 const PAYLOAD = '{"echo":"abcde"}'; // 16 bytes of JSON; the C worker echoes it, atomWorkerTest returns "abcde"
 if (Buffer.byteLength(PAYLOAD) !== 16) throw new Error('payload must be 16 bytes');
 const FN = 'atomWorkerTest';
@@ -265,6 +265,29 @@ async function dipRun(files) {
   }
 }
 
+/**
+ * The DIP into AtoM's database through the worker (a private MariaDB with AtoM's schema): the
+ * 10,000-file DIP end to end, and per file at 1,000 files next to AtoM's own parse pattern (PHP,
+ * SimpleXML + XPath per file) on the same METS; that pattern grows with the square of the file
+ * count, so it runs on the 1,000-file DIP only.
+ */
+async function dipAtomRun() {
+  const scenario = "7. DIP ingest into AtoM's database (MariaDB)";
+  const { runAtomDipBench, runAtomPattern } = await import('./dip/atom.mjs');
+  const small = await runAtomDipBench(1000);
+  const pattern = runAtomPattern(small.metsFile);
+  const baseline = pattern.msPerFile !== undefined ? record(scenario, "AtoM's parse pattern (PHP)", 'ms per file, 1,000 files', 'ms', pattern.msPerFile, { better: 'lower' }) : undefined;
+  if (pattern.unavailable) log(`AtoM's parse pattern not measured: ${pattern.unavailable}`);
+  record(scenario, 'atom-worker', 'ms per file, 1,000 files', 'ms', small.msPerFile, { better: 'lower', baseline });
+  const large = await runAtomDipBench(10_000);
+  if (!large.nestedSetValid) throw new Error('the nested set is not valid after the 10,000-file DIP');
+  record(scenario, 'atom-worker', '10,000-file DIP, seconds', 's', large.seconds, { better: 'lower', target: { max: 60 } });
+  record(scenario, 'atom-worker', 'ms per file, 10,000 files', 'ms', large.msPerFile, { better: 'lower' });
+  record(scenario, 'atom-worker', 'worker peak RSS, 10,000 files', 'MiB', large.peakMiB, { better: 'lower', target: { max: 250 } });
+  log(`DIP into MariaDB: 10,000 files ${large.seconds.toFixed(1)} s, ${large.objects} objects, peak ${large.peakMiB.toFixed(0)} MiB; 1,000 files ${small.msPerFile.toFixed(2)} ms/file vs PHP ${pattern.msPerFile?.toFixed(2) ?? 'n/a'} ms/file`);
+  for (const run of [small, large]) spawnSync('rm', ['-rf', run.work]);
+}
+
 // ---- run ------------------------------------------------------------------------------------------
 
 const started = Date.now();
@@ -281,6 +304,7 @@ try {
     if (ONLY.includes('memory')) for (const subject of ['c', 'atom1', 'atom8']) await memoryRun(subject);
     if (ONLY.includes('startup')) for (let i = 0; i < 2; i++) for (const subject of ['c', 'atom']) await startupRun(subject);
     if (ONLY.includes('dip')) for (const files of [1000, 10_000]) await dipRun(files);
+    if (ONLY.includes('dipatom')) await dipAtomRun();
   }
 } catch (error) {
   killAll();
@@ -324,7 +348,7 @@ for (const row of rows.values()) {
     `| ${row.scenario} | ${row.subject} | ${row.metric} | ${fmt(value, row.unit)} | ±${(spread(row.values) / 2).toFixed(0)} % | ${ratio !== undefined ? `${ratio.toFixed(2)}×` : ''} | ${target} | ${met} |`,
   );
 }
-lines.push('', 'Spread: half the range of the repetitions, relative to the median. "vs C": atom-worker ÷ C worker (for jobs/s higher is better; for times, CPU and memory lower is better).');
+lines.push('', 'Spread: half the range of the repetitions, relative to the median. "vs C": atom-worker ÷ C worker (for jobs/s higher is better; for times, CPU and memory lower is better); in scenario 7 the baseline is AtoM\'s own parse pattern.');
 const report = lines.join('\n');
 console.log(report);
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');

@@ -1,12 +1,17 @@
 // Spawn the real CLI (`bin/atom-worker`, built by `npm test`) as a child and follow its JSON log lines.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trackChild, trackDir } from './cleanup.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The checkout: the nearest folder above this file with a package.json (the benchmarks run a compiled copy under dist/). */
+export const repoRoot = ((): string => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})();
 export const cliPath = path.join(repoRoot, 'bin', 'atom-worker');
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };

@@ -43,6 +43,8 @@ export interface UploadsOptions {
 }
 
 const LIST_PREFIX = 'atom-worker-uploads-';
+/** Files up to this size are read into memory once; larger ones are streamed and copied. */
+const SMALL_FILE = 4 * 1024 * 1024;
 const THUMBNAIL_BOX = { width: 270, height: 1024 } as const;
 
 type Sharp = typeof import('sharp');
@@ -59,6 +61,8 @@ function loadSharp(): Promise<Sharp> {
 
 export class Uploads {
   private readonly made: string[] = [];
+  /** Folders known to exist: most files share all but their last few. */
+  private readonly folders = new Set<string>();
 
   private constructor(
     private readonly options: UploadsOptions,
@@ -77,29 +81,42 @@ export class Uploads {
   /** Copy an access copy in as a master, with derivatives for an image. */
   async place(source: string, accessFileName: string, signal: AbortSignal): Promise<PlacedFile> {
     throwIfAborted(signal);
-    const sha256 = await hashFile(source);
+    // Small files are read once, hashed, and written from memory: on a slow disk every call counts.
+    const handle = await open(source, 'r');
+    let bytes: number;
+    let content: Buffer | undefined;
+    try {
+      bytes = (await handle.stat()).size;
+      if (bytes <= SMALL_FILE) content = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+    const sha256 = content !== undefined ? createHash('sha256').update(content).digest('hex') : await hashFile(source);
     const name = digitalObjectName(accessFileName);
     const relative = path.posix.join('/', this.options.uploadDir, 'r', this.options.repositorySlug, sha256[0]!, sha256[1]!, sha256[2]!, sha256) + '/';
     const dir = path.join(this.options.atomRootDir, relative);
-    await this.makeDir(dir);
     const target = path.join(dir, name);
-    const bytes = (await stat(source)).size;
-    if (!(await exists(target))) {
-      await this.record(target);
-      await copyFile(source, target);
-      await chmod(target, 0o644);
+    const fresh = await this.makeDir(dir);
+    if (fresh || !(await exists(target))) {
+      await this.record([target]);
+      if (content !== undefined) await writeFile(target, content, { mode: 0o644, flag: 'wx' });
+      else {
+        await copyFile(source, target);
+        await chmod(target, 0o644);
+      }
     }
     const mimeType = mimeTypeOf(name);
     const placed = { name, path: relative, sha256, bytes, mimeType, mediaTypeId: mediaTypeOf(mimeType) };
     if (!mimeType.startsWith('image/')) return { ...placed, derivatives: [] };
+    if (content !== undefined && !looksLikeImage(content)) return { ...placed, derivatives: [], derivativeError: 'its content is not an image format libvips reads' };
     try {
-      return { ...placed, derivatives: await this.derivatives(target, dir, name) };
+      return { ...placed, derivatives: await this.derivatives(content ?? target, dir, name) };
     } catch (error) {
       return { ...placed, derivatives: [], derivativeError: (error as Error).message };
     }
   }
 
-  private async derivatives(master: string, dir: string, name: string): Promise<PlacedDerivative[]> {
+  private async derivatives(master: Buffer | string, dir: string, name: string): Promise<PlacedDerivative[]> {
     const sharp = await loadSharp();
     const width = this.options.referenceMaxWidth;
     const made: PlacedDerivative[] = [];
@@ -116,7 +133,7 @@ export class Uploads {
       const derivative = derivativeName(name, usageId);
       const target = path.join(dir, derivative);
       if (!(await exists(target))) {
-        await this.record(target);
+        await this.record([target]);
         await writeFile(target, image, { mode: 0o644 });
       }
       made.push({ usageId, name: derivative, bytes: image.length, sha256: createHash('sha256').update(image).digest('hex') });
@@ -137,25 +154,31 @@ export class Uploads {
     await unlink(this.listPath).catch(() => undefined);
   }
 
-  private async record(entry: string): Promise<void> {
-    // Written before the file or folder exists, so a kill in between still leaves it listed.
-    await this.list.write(`${entry}\n`);
-    this.made.push(entry);
+  private async record(entries: readonly string[]): Promise<void> {
+    // Written before the files or folders exist, so a kill in between still leaves them listed.
+    await this.list.write(entries.map((entry) => `${entry}\n`).join(''));
+    this.made.push(...entries);
   }
 
-  /** mkdir -p, listing each folder it makes (with a trailing slash). */
-  private async makeDir(dir: string): Promise<void> {
+  /**
+   * mkdir -p, listing first (with a trailing slash) the folders it may make: one that existed is
+   * removed on a failure only if empty. True when `dir` is new, so nothing in it can be another's.
+   */
+  private async makeDir(dir: string): Promise<boolean> {
+    if (this.folders.has(dir)) return false;
     const missing: string[] = [];
-    for (let at = dir; !(await exists(at)); at = path.dirname(at)) missing.unshift(at);
-    for (const folder of missing) {
-      await this.record(folder + path.sep);
-      try {
-        await mkdir(folder, { mode: 0o755 });
-      } catch (error) {
-        if (errorCode(error) === 'ENOSPC') throw new DipError(`The disk is full: cannot create ${folder}`);
-        if (errorCode(error) !== 'EEXIST') throw error;
-      }
+    for (let at = dir; !this.folders.has(at) && at.startsWith(this.options.atomRootDir + path.sep); at = path.dirname(at)) missing.unshift(at);
+    await this.record(missing.map((folder) => folder + path.sep));
+    let made: string | undefined;
+    try {
+      made = await mkdir(dir, { recursive: true, mode: 0o755 });
+    } catch (error) {
+      if (errorCode(error) === 'ENOSPC') throw new DipError(`The disk is full: cannot create ${dir}`);
+      throw error;
     }
+    for (const folder of missing) this.folders.add(folder);
+    // mkdir -p answers the first folder it made: any at all means `dir` itself is new.
+    return made !== undefined;
   }
 }
 
@@ -189,6 +212,23 @@ async function removeListed(entries: readonly string[]): Promise<void> {
     if (entry.endsWith(path.sep)) await rmdir(entry).catch(() => undefined);
     else await unlink(entry).catch(() => undefined);
   }
+}
+
+/** JPEG, PNG, GIF, TIFF, WebP, HEIF/AVIF, JPEG 2000 or SVG by their first bytes: anything else is not tried. */
+function looksLikeImage(content: Buffer): boolean {
+  const head = content.subarray(0, 16);
+  const ascii = head.toString('latin1');
+  return (
+    (head[0] === 0xff && head[1] === 0xd8) ||
+    ascii.startsWith('\x89PNG') ||
+    ascii.startsWith('GIF8') ||
+    ascii.startsWith('II*\0') ||
+    ascii.startsWith('MM\0*') ||
+    (ascii.startsWith('RIFF') && ascii.slice(8, 12) === 'WEBP') ||
+    ascii.slice(4, 8) === 'ftyp' ||
+    ascii.startsWith('\0\0\0\x0cjP') ||
+    /^\s*<(\?xml|svg)/.test(content.subarray(0, 256).toString('utf8'))
+  );
 }
 
 async function hashFile(file: string): Promise<string> {

@@ -21,6 +21,8 @@ import { localDateTime, metsDateTime } from './values.js';
 
 /** The culture AtoM's worker writes in (sf_default_culture). */
 export const ATOM_CULTURE = 'en';
+/** Files copied at once. */
+const PLACE_CONCURRENCY = 8;
 /** Descriptions per round of INSERTs. */
 const CHUNK = 250;
 /** A shift of a large nested set can take a while: more than the job-row statements get. */
@@ -53,6 +55,8 @@ export interface AtomIngestResult {
   /** AtoM's job row for arUpdateEsIoDocumentsJob, or null when it could not be queued (see the warning). */
   readonly indexJobId: number | null;
   readonly depositRemoved: boolean;
+  /** Milliseconds spent putting the files in place, and in the database transaction. */
+  readonly timings: { readonly filesMs: number; readonly databaseMs: number };
 }
 
 export async function ingestIntoAtom(input: AtomIngestInput, ctx: JobContext): Promise<AtomIngestResult> {
@@ -87,26 +91,40 @@ export async function ingestIntoAtom(input: AtomIngestInput, ctx: JobContext): P
     referenceMaxWidth: facts.referenceMaxWidth,
   });
   let committed = false;
+  const filesStarted = Date.now();
+  let databaseStarted = 0;
   try {
     const files = new Map<DescriptionNode, PlacedFile>();
     let derivatives = 0;
     let withoutDerivatives = 0;
     let unreadable = 0;
-    for (const [i, { node, access }] of mapped.items.entries()) {
-      const placed = await uploads.place(access.source, access.fileName, signal).catch((error: unknown) => {
-        if (errorCode(error) === 'ENOSPC') throw new DipError(`The disk is full: cannot copy ${access.fileName} into AtoM's uploads folder`);
-        throw error;
-      });
-      files.set(node, placed);
-      derivatives += placed.derivatives.length;
-      if (placed.derivatives.length === 0) withoutDerivatives += 1;
-      if (placed.derivativeError !== undefined && unreadable++ === 0) input.warn(`No reference image or thumbnail for ${placed.name}: ${placed.derivativeError}`);
-      input.progress(i + 1);
-    }
+    // A few files at a time: each is a dozen small file-system calls, and the thread pool overlaps them.
+    let next = 0;
+    let done = 0;
+    const placeNext = async (): Promise<void> => {
+      for (let i = next++; i < mapped.items.length; i = next++) {
+        const { node, access } = mapped.items[i]!;
+        const placed = await uploads.place(access.source, access.fileName, signal).catch((error: unknown) => {
+          if (errorCode(error) === 'ENOSPC') throw new DipError(`The disk is full: cannot copy ${access.fileName} into AtoM's uploads folder`);
+          throw error;
+        });
+        files.set(node, placed);
+        derivatives += placed.derivatives.length;
+        if (placed.derivatives.length === 0) withoutDerivatives += 1;
+        if (placed.derivativeError !== undefined && unreadable++ === 0) input.warn(`No reference image or thumbnail for ${placed.name}: ${placed.derivativeError}`);
+        input.progress(++done);
+      }
+    };
+    const placing = Array.from({ length: Math.min(PLACE_CONCURRENCY, mapped.items.length) }, placeNext);
+    // Every runner settles before a failure is passed on: discard() must see every file made.
+    const settled = await Promise.allSettled(placing);
+    const failed = settled.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     if (withoutDerivatives > unreadable) {
       input.warn(`${withoutDerivatives - unreadable} of ${mapped.items.length} digital objects are not images and got no reference image or thumbnail`);
     }
 
+    databaseStarted = Date.now();
     const stamp: Stamp = { now: localDateTime(), culture: ATOM_CULTURE };
     const written = await db.transaction(
       async (sql) => {
@@ -120,6 +138,7 @@ export async function ingestIntoAtom(input: AtomIngestInput, ctx: JobContext): P
       { statementTimeoutMs: STATEMENT_TIMEOUT_MS },
     );
     committed = true;
+    const databaseMs = Date.now() - databaseStarted;
     await uploads.keep();
     for (const file of written.stale) await rm(file, { force: true });
 
@@ -146,6 +165,7 @@ export async function ingestIntoAtom(input: AtomIngestInput, ctx: JobContext): P
       replaced: previous !== undefined,
       indexJobId,
       depositRemoved,
+      timings: { filesMs: databaseStarted - filesStarted, databaseMs },
     };
   } finally {
     if (!committed) await uploads.discard();

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAtomSite, type AtomSiteService } from '../../../src/atom/site.js';
@@ -14,10 +14,11 @@ import { addDescription, addLevel, nestedSetFaults, seedAtomSite, type SeededSit
 import { trackChild } from '../../harness/cleanup.js';
 import { type Gearmand, startGearmand } from '../../harness/gearmand.js';
 import { atomFixtures, type Mariadb, startMariadb } from '../../harness/mariadb.js';
-import { tempDir } from '../../harness/worker.js';
+import { repoRoot, tempDir } from '../../harness/worker.js';
 import { generateDip } from './dipGenerator.js';
 import { fixtureDip, metsFixtures } from './fixtureDip.js';
 import { DIP_FORMAT, recordingContext, runJob } from './helpers.js';
+import { writeZip, zipFolder } from './zipper.js';
 
 const fixtures = atomFixtures();
 const missing = 'missing' in fixtures ? fixtures.missing : !existsSync(metsFixtures) ? `${metsFixtures} not found` : undefined;
@@ -247,5 +248,102 @@ describe.skipIf(missing !== undefined)("DIP ingest into AtoM's database", () => 
       payloads = (await readFile(indexLog, 'utf8').catch(() => '')).split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
     }
     expect(payloads).toEqual(jobs.map((job) => ({ ioIds: [job.object_id], updateIos: true, updateDescendants: true, objectId: job.object_id, name: INDEX_JOB, id: job.id })));
+  });
+
+  it('the same AIP again is refused, naming where it went, and adds nothing', async () => {
+    const before = { objects: await counts(), files: await tree(path.join(root, 'atom')) };
+    const [aip] = await db.query<{ uuid: string }>('SELECT uuid FROM aip WHERE part_of = ?', [targets[1]]);
+    await expect(deposit('02_flat_premis3_with_preservation.xml', targets[6]!)).rejects.toThrow(
+      `AIP ${aip!.uuid} is in AtoM already (under "target-2", as "evelyns-photo-jpg"): nothing was added. Set dip_replace: true to replace it`,
+    );
+    expect(await counts()).toBe(before.objects);
+    expect(await tree(path.join(root, 'atom'))).toEqual(before.files);
+    expect(await under(targets[6]!)).toEqual([]);
+    await rm(path.join(root, 'deposit'), { recursive: true, force: true });
+  });
+
+  it('dip_replace: the earlier ingest goes (rows and unshared files), the new one takes its place, the nested set stays valid', async () => {
+    const [old] = await under(targets[1]!);
+    const { dip, result } = await deposit('02_flat_premis3_with_preservation.xml', targets[6]!, { dip_replace: true });
+    expect(result.atom?.replaced).toBe(true);
+    expect(await under(targets[1]!)).toEqual([]);
+    expect(await db.query('SELECT id FROM object WHERE id = ?', [old!.id])).toEqual([]);
+    // Nothing of the old ingest is left behind in the tables the foreign keys would not clean.
+    const orphans = await db.query(
+      "SELECT o.id, o.class_name FROM object o WHERE o.class_name IN ('QubitInformationObject', 'QubitDigitalObject', 'QubitRelation', 'QubitEvent', 'QubitPremisObject', 'QubitObjectTermRelation') AND NOT EXISTS (SELECT 1 FROM information_object WHERE id = o.id) AND NOT EXISTS (SELECT 1 FROM digital_object WHERE id = o.id) AND NOT EXISTS (SELECT 1 FROM relation WHERE id = o.id) AND NOT EXISTS (SELECT 1 FROM event WHERE id = o.id) AND NOT EXISTS (SELECT 1 FROM premis_object WHERE id = o.id) AND NOT EXISTS (SELECT 1 FROM object_term_relation WHERE id = o.id)",
+    );
+    expect(orphans).toEqual([]);
+    const { rows } = await expectIngested(targets[6]!, dip, result);
+    // Same content, same name: the files the new rows point at are the old ones, kept.
+    expect(rows.map((r) => r.slug)).toEqual(['evelyns-photo-jpg']);
+    expect((await db.query('SELECT COUNT(*) AS n FROM aip WHERE uuid = ?', [dip.aipUuid]))[0]).toEqual({ n: 1 });
+  });
+
+  describe('a failure mid-way commits nothing and leaves no file', () => {
+    async function generated(name: string) {
+      return generateDip(path.join(root, 'deposit'), { name, files: Array.from({ length: 600 }, (_, i) => ({ path: `f${i}.txt`, accessContent: `file ${name} ${i}\n` })) });
+    }
+    async function failMidWay(name: string, when: (rec: ReturnType<typeof recordingContext>) => Promise<void>) {
+      const dip = await generated(name);
+      const before = { objects: await counts(), files: await tree(path.join(root, 'atom')) };
+      const rec = recordingContext(settings());
+      let fired = false;
+      const ctx = {
+        ...rec.ctx,
+        atomSite: site,
+        // Past 600 the files are placed and the rows are being written: 250 descriptions per round.
+        progress: (done: number) => {
+          if (done > 600 && !fired) {
+            fired = true;
+            void when(rec);
+          }
+        },
+      };
+      const outcome = await runJob({ id: 1, format: DIP_FORMAT, location: `file:///${dip.dipName}`, objectId: targets[7] }, { ...rec, ctx }).then(
+        () => 'completed',
+        (error: Error) => error.message,
+      );
+      expect(fired).toBe(true);
+      expect(await counts()).toBe(before.objects);
+      expect(await tree(path.join(root, 'atom'))).toEqual(before.files);
+      expect((await readdir(path.join(root, 'tmp'))).filter((f) => f.startsWith('atom-worker-uploads-'))).toEqual([]);
+      expect(await under(targets[7]!)).toEqual([]);
+      expect(await nestedSetFaults(db)).toEqual([]);
+      // The deposit stays for another try.
+      expect(existsSync(dip.dipDir)).toBe(true);
+      await rm(dip.dipDir, { recursive: true, force: true });
+      return outcome;
+    }
+
+    it('the database connection killed during the writes', async () => {
+      const outcome = await failMidWay('killed-db', async () => {
+        const sessions = await db.query<{ id: number }>("SELECT id FROM information_schema.processlist WHERE user = 'atom'");
+        for (const session of sessions) await db.query(`KILL ${Number(session.id)}`).catch(() => undefined);
+      });
+      expect(outcome).not.toBe('completed');
+    });
+
+    it('the job aborted (shutdown, timeout) during the writes', async () => {
+      const outcome = await failMidWay('aborted', async (rec) => rec.controller.abort(new Error('the worker is stopping')));
+      expect(outcome).toBe('DIP ingest aborted: the worker is stopping');
+    });
+  });
+
+  it("an upload where AtoM saves it (/tmp/php_qubit_*) is ingested and removed; one outside /tmp and the deposit folder is refused", async () => {
+    const staging = tempDir({}, 'dip-zip-');
+    const dip = await generateDip(staging, { name: 'zipped', files: [{ path: 'a.txt' }] });
+    const zip = path.join('/tmp', `php_qubit_${process.pid}_${Date.now()}`);
+    await writeZip(zip, await zipFolder(dip.dipDir, `${dip.dipName}/`));
+    const rec = recordingContext(settings());
+    const result = await runJob({ id: 1, format: DIP_FORMAT, filename: zip, type: 'application/zip', objectId: targets[7] }, { ...rec, ctx: { ...rec.ctx, atomSite: site } });
+    expect(result).toMatchObject({ aipUuid: dip.aipUuid, output: 'database', digitalObjects: 1, atom: { depositRemoved: true } });
+    expect(existsSync(zip)).toBe(false);
+    // Neither under /tmp nor in the deposit folder: the checkout's var/.
+    const outside = path.join(repoRoot, 'var', `upload-test-${process.pid}.zip`);
+    await mkdir(path.dirname(outside), { recursive: true });
+    await writeZip(outside, await zipFolder(dip.dipDir, `${dip.dipName}/`));
+    await expect(runJob({ id: 1, format: DIP_FORMAT, filename: outside, objectId: targets[7] }, { ...rec, ctx: { ...rec.ctx, atomSite: site } })).rejects.toThrow(/outside/);
+    await rm(staging, { recursive: true, force: true });
+    await rm(outside, { force: true });
   });
 });
