@@ -63,6 +63,9 @@ export const atomWorkerSchema = z
     dip_zip_max_bytes: positiveInt,
     dip_zip_max_entries: positiveInt,
     temp_dir: z.string().min(1),
+    dip_output: z.enum(['csv', 'database']),
+    dip_replace: z.boolean(),
+    dip_keep_deposit: z.boolean(),
     // Operations (journal, metrics, control socket).
     journal_path: z.string().min(1),
     max_attempts: positiveInt,

@@ -75,7 +75,12 @@ export class Uploads {
     const listPath = path.join(options.listDir, `${LIST_PREFIX}${ownerTag()}-${options.aipUuid}-${Date.now()}.list`);
     const list = await open(listPath, 'wx', 0o600);
     await list.write(`${JSON.stringify({ aipUuid: options.aipUuid })}\n`);
-    return new Uploads(options, listPath, list);
+    const uploads = new Uploads(options, listPath, list);
+    // AtoM's own folders are never ours to remove, even when a failed ingest leaves them empty.
+    for (let at = path.join(options.atomRootDir, options.uploadDir, 'r', options.repositorySlug); at.startsWith(options.atomRootDir + path.sep); at = path.dirname(at)) {
+      if (await exists(at)) uploads.folders.add(at);
+    }
+    return uploads;
   }
 
   /** Copy an access copy in as a master, with derivatives for an image. */

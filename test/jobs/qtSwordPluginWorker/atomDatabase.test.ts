@@ -2,7 +2,7 @@
 // Archivematica METS as DIPs (real images for the image originals), each deposited into a target
 // that has siblings; the rows checked against AtoM's rules, the files under uploads/, the nested
 // set, the arUpdateEsIoDocumentsJob handed to AtoM's worker (here `gearman -w`), and all-or-nothing.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
@@ -327,6 +327,31 @@ describe.skipIf(missing !== undefined)("DIP ingest into AtoM's database", () => 
       const outcome = await failMidWay('aborted', async (rec) => rec.controller.abort(new Error('the worker is stopping')));
       expect(outcome).toBe('DIP ingest aborted: the worker is stopping');
     });
+  });
+
+  it('a full disk under uploads/: the job fails saying so, and nothing is left in the database or on the disk', async (context) => {
+    // A real ENOSPC: a 256 KiB tmpfs mounted as AtoM's uploads folder (needs root, as CI runs).
+    const uploads = path.join(root, 'atom-full', 'uploads');
+    await mkdir(uploads, { recursive: true });
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', uploads], { encoding: 'utf8' });
+    if (mounted.status !== 0) {
+      console.log(`Skipping the full-disk test: cannot mount a tmpfs (${(mounted.stderr || mounted.error?.message || '').trim()}); it needs root`);
+      context.skip();
+    }
+    try {
+      const dip = await generateDip(path.join(root, 'deposit'), { name: 'full', files: Array.from({ length: 40 }, (_, i) => ({ path: `big${i}.txt`, accessContent: `${i}`.padEnd(16_384, '.') })) });
+      const before = await counts();
+      const rec = recordingContext(settings({ atom_root_dir: path.join(root, 'atom-full') }));
+      await expect(runJob({ id: 1, format: DIP_FORMAT, location: `file:///${dip.dipName}`, objectId: targets[7] }, { ...rec, ctx: { ...rec.ctx, atomSite: site } })).rejects.toThrow(
+        /^The disk is full: cannot (copy .* into AtoM's uploads folder|create .*)$/,
+      );
+      expect(await counts()).toBe(before);
+      expect(await tree(uploads)).toEqual([]);
+      expect((await readdir(path.join(root, 'tmp'))).filter((f) => f.startsWith('atom-worker-uploads-'))).toEqual([]);
+      await rm(dip.dipDir, { recursive: true, force: true });
+    } finally {
+      spawnSync('umount', [uploads]);
+    }
   });
 
   it("an upload where AtoM saves it (/tmp/php_qubit_*) is ingested and removed; one outside /tmp and the deposit folder is refused", async () => {
