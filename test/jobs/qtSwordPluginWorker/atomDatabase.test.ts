@@ -14,7 +14,7 @@ import { addDescription, addLevel, nestedSetFaults, seedAtomSite, type SeededSit
 import { trackChild } from '../../harness/cleanup.js';
 import { type Gearmand, startGearmand } from '../../harness/gearmand.js';
 import { atomFixtures, type Mariadb, startMariadb } from '../../harness/mariadb.js';
-import { repoRoot, tempDir } from '../../harness/worker.js';
+import { tempDir } from '../../harness/worker.js';
 import { generateDip } from './dipGenerator.js';
 import { fixtureDip, metsFixtures } from './fixtureDip.js';
 import { DIP_FORMAT, recordingContext, runJob } from './helpers.js';
@@ -363,8 +363,8 @@ describe.skipIf(missing !== undefined)("DIP ingest into AtoM's database", () => 
     const result = await runJob({ id: 1, format: DIP_FORMAT, filename: zip, type: 'application/zip', objectId: targets[7] }, { ...rec, ctx: { ...rec.ctx, atomSite: site } });
     expect(result).toMatchObject({ aipUuid: dip.aipUuid, output: 'database', digitalObjects: 1, atom: { depositRemoved: true } });
     expect(existsSync(zip)).toBe(false);
-    // Neither under /tmp nor in the deposit folder: the checkout's var/.
-    const outside = path.join(repoRoot, 'var', `upload-test-${process.pid}.zip`);
+    // Neither under /tmp nor in the deposit folder (a checkout may itself be under /tmp).
+    const outside = path.join('/var/tmp', `atom-worker-upload-test-${process.pid}.zip`);
     await mkdir(path.dirname(outside), { recursive: true });
     await writeZip(outside, await zipFolder(dip.dipDir, `${dip.dipName}/`));
     await expect(runJob({ id: 1, format: DIP_FORMAT, filename: outside, objectId: targets[7] }, { ...rec, ctx: { ...rec.ctx, atomSite: site } })).rejects.toThrow(/outside/);
