@@ -27,6 +27,8 @@ export interface DipResult {
   output: 'csv' | 'database';
   outputDir?: string;
   atom?: AtomIngestResult;
+  /** This AtoM job's ingest had committed already (a second delivery by gearmand): nothing was done again. */
+  redelivered?: true;
 }
 
 const MAX_WARNINGS = 100;
@@ -41,6 +43,15 @@ export async function ingestDip(payload: DipPayload, ctx: JobContext): Promise<D
   const swept = await sweepLeftovers(settings);
   if (swept.length > 0) log.info({ removed: swept }, 'removed the leftovers of killed DIP jobs');
   const started = Date.now();
+  if (ctx.atomSite !== undefined && ctx.atom !== undefined && settings.output !== 'csv') {
+    const { findIngestOfJob } = await import('./atom/previous.js');
+    const done = await findIngestOfJob(ctx.atomSite.database, ctx.atom.jobId);
+    if (done !== undefined) {
+      log.info(`This job ingested AIP ${done.aipUuid} already (${done.descriptions} descriptions under ${done.targetSlug ?? done.targetId}): the job server delivered it again, nothing is done twice`);
+      const { jobId: _jobId, targetId: _targetId, targetSlug: _targetSlug, slugs: _slugs, ...counts } = done;
+      return { ...counts, warnings: [], output: 'database', redelivered: true };
+    }
+  }
   const located = await locateDip(payload, settings, signal);
   try {
     log.info({ dip: located.dipName, source: located.source.kind, extracted: located.extracted }, 'DIP located');

@@ -14,7 +14,7 @@ import { DescriptionWriter } from './descriptions.js';
 import { readSiteFacts } from './facts.js';
 import { type PlacedFile, sweepUploads, Uploads } from './files.js';
 import { levelNames, planDescriptions } from './plan.js';
-import { findPreviousIngest, type RemovedFiles, removePreviousIngest, unreferencedFiles } from './previous.js';
+import { findPreviousIngest, INGEST_RECORD, type IngestRecord, type RemovedFiles, removePreviousIngest, unreferencedFiles } from './previous.js';
 import { RowInserter } from './rows.js';
 import { collationKey, ensureActors, ensureTerms, findTerms, TAXONOMY, type Stamp } from './terms.js';
 import { localDateTime, metsDateTime } from './values.js';
@@ -133,6 +133,15 @@ export async function ingestIntoAtom(input: AtomIngestInput, ctx: JobContext): P
         const locked = await readSiteFacts(sql, targetId, ATOM_CULTURE);
         const result = await writeTree(sql, input, stamp, locked.target.rgt, targetId, facts.publicationStatusId, files, signal, input.progress);
         const stale = removed === undefined ? [] : await unreferencedFiles(sql, settings.atomRootDir!, removed);
+        const jobId = ctx.atom?.jobId;
+        if (jobId !== undefined) {
+          const record: IngestRecord = {
+            jobId, aipUuid: aip.uuid, aipName: aip.name, mode: mapped.mode, descriptions: mapped.descriptions, digitalObjects: mapped.items.length,
+            skipped: mapped.skipped.length, targetId, targetSlug: facts.target.slug, slugs: result.slugs,
+          };
+          const [property] = await sql.query<{ insertId: number }>('INSERT INTO property (object_id, scope, name, source_culture) VALUES (?, ?, ?, ?)', [result.aipId, INGEST_RECORD.scope, INGEST_RECORD.name, ATOM_CULTURE]);
+          await sql.query('INSERT INTO property_i18n (value, id, culture) VALUES (?, ?, ?)', [JSON.stringify(record), property!.insertId, ATOM_CULTURE]);
+        }
         return { ...result, stale };
       },
       { statementTimeoutMs: STATEMENT_TIMEOUT_MS },

@@ -4,6 +4,35 @@ import path from 'node:path';
 import type { AtomSql } from '../../../src/types.js';
 import { TERM } from './terms.js';
 
+/** Kept on the AIP (a property AtoM ignores): which AtoM job ingested it, and what it made. */
+export const INGEST_RECORD = { scope: 'atom-worker', name: 'ingestedByJob' } as const;
+
+export interface IngestRecord {
+  readonly jobId: number;
+  readonly aipUuid: string;
+  readonly aipName: string;
+  readonly mode: 'flat' | 'hierarchical';
+  readonly descriptions: number;
+  readonly digitalObjects: number;
+  readonly skipped: number;
+  readonly targetId: number;
+  readonly targetSlug: string | null;
+  readonly slugs: string[];
+}
+
+/**
+ * The ingest AtoM job `jobId` made, if it committed one: gearmand delivers a job again when the
+ * worker that ran it vanished before WORK_COMPLETE arrived, and the second delivery must not fail
+ * (the deposit is gone) nor ingest twice. Looked up through the few `aip` rows, not the property table.
+ */
+export async function findIngestOfJob(sql: AtomSql, jobId: number): Promise<IngestRecord | undefined> {
+  const rows = await sql.query<{ value: string }>(
+    'SELECT v.value FROM aip a JOIN property p ON p.object_id = a.id AND p.scope = ? AND p.name = ? JOIN property_i18n v ON v.id = p.id WHERE v.value LIKE ? LIMIT 1',
+    [INGEST_RECORD.scope, INGEST_RECORD.name, `{"jobId":${jobId},%`],
+  );
+  return rows[0] === undefined ? undefined : (JSON.parse(rows[0].value) as IngestRecord);
+}
+
 export interface PreviousIngest {
   readonly aipId: number;
   readonly targetId: number | null;

@@ -354,6 +354,20 @@ describe.skipIf(missing !== undefined)("DIP ingest into AtoM's database", () => 
     }
   });
 
+  it('the same AtoM job delivered again after its ingest committed (its worker died before WORK_COMPLETE): answered from the record, nothing twice', async () => {
+    const dip = await generateDip(path.join(root, 'deposit'), { name: 'redelivered', files: [{ path: 'a.txt' }, { path: 'b.txt' }] });
+    const rec = recordingContext(settings());
+    const ctx = { ...rec.ctx, atomSite: site, atom: { jobId: 4242, setDownloadPath: () => undefined } };
+    const payload = { id: 4242, format: DIP_FORMAT, location: `file:///${dip.dipName}`, objectId: targets[7] };
+    const first = await runJob(payload, { ...rec, ctx });
+    expect(first).toMatchObject({ output: 'database', descriptions: 2, digitalObjects: 2 });
+    expect(existsSync(dip.dipDir)).toBe(false);
+    const before = await counts();
+    const again = await runJob(payload, { ...rec, ctx });
+    expect(again).toEqual({ aipUuid: first.aipUuid, aipName: first.aipName, mode: 'flat', descriptions: 2, digitalObjects: 2, skipped: 0, warnings: [], output: 'database', redelivered: true });
+    expect(await counts()).toBe(before);
+  });
+
   it("an upload where AtoM saves it (/tmp/php_qubit_*) is ingested and removed; one outside /tmp and the deposit folder is refused", async () => {
     const staging = tempDir({}, 'dip-zip-');
     const dip = await generateDip(staging, { name: 'zipped', files: [{ path: 'a.txt' }] });
