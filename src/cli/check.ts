@@ -150,6 +150,12 @@ async function check(flags: CheckFlags): Promise<number> {
     if (lastServer && asked && asked.error === undefined && asked.atomWorkers + asked.otherWorkers === 0) warnings.push(unservedWarning(coverage, lastServer));
   }
 
+  // The DIP job writes into AtoM's database when it is configured, and needs AtoM's folder for the files.
+  const dipOutput = settings.jobSettings.dip_output;
+  if (settings.atomDatabase && dipOutput !== 'csv' && settings.jobSettings.atom_root_dir === undefined && registrations.some((registration) => registration.job.name === 'qtSwordPluginWorker')) {
+    warnings.push("AtoM's database is configured but atom_root_dir is not: DIP jobs will fail, as their digital objects go into AtoM's uploads folder (set atom_root_dir, or dip_output: csv)");
+  }
+
   const problems: string[] = [];
   if (atomDatabase && !atomDatabase.ok) problems.push(`AtoM database ${atomDatabase.database} (from ${atomDatabase.source}): ${atomDatabase.error}`);
   for (const server of servers) if (!server.ok) problems.push(`job server ${server.server} is down: ${server.error}`);

@@ -55,6 +55,15 @@ describe('atom-worker check', () => {
     expect(result.stdout).toMatch(/^check: ok/m);
   });
 
+  it("warns when AtoM's database is configured without atom_root_dir (DIP jobs would fail), and not with dip_output: csv", async () => {
+    const section = 'atom_database: { host: 127.0.0.1, port: 3306, name: atom, user: atom, password: x }';
+    const warning = "warning: AtoM's database is configured but atom_root_dir is not: DIP jobs will fail";
+    const database = tempDir({ 'config/gearman.yml': `all:\n  servers: { default: "${gearmand.address}" }\n  atom_worker:\n    ${section}\n` });
+    expect((await cli(['check', '--offline'], { cwd: database })).stdout).toContain(warning);
+    const csv = tempDir({ 'config/gearman.yml': `all:\n  servers: { default: "${gearmand.address}" }\n  atom_worker:\n    dip_output: csv\n    ${section}\n` });
+    expect((await cli(['check', '--offline'], { cwd: csv })).stdout).not.toContain(warning);
+  });
+
   it('exits 78 for a configuration error, with the file and key', async () => {
     const bad = tempDir({ 'config/gearman.yml': 'all:\n  servers:\n    default: 127.0.0.1:99999\n' });
     const result = await cli(['check'], { cwd: bad });
