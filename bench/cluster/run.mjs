@@ -76,13 +76,19 @@ function ourNamespaces(all = false) {
     if (!match) return false;
     if (Number(match[1]) === process.pid) return true;
     if (!all) return false;
-    try {
-      process.kill(Number(match[1]), 0);
-      return false;
-    } catch {
-      return true;
-    }
+    return !alive(Number(match[1]));
   });
+}
+
+/** Whether a process runs: a zombie (killed, not yet reaped) does not. */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+  return !/^\d+ \(.*\) Z/.test(stat);
 }
 
 let cleaned = false;
@@ -90,8 +96,12 @@ export function cleanUp() {
   if (cleaned) return;
   cleaned = true;
   for (const child of children) child.kill('SIGKILL');
-  // A process still inside a namespace keeps its sockets; kill by namespace before deleting it.
-  for (const name of ourNamespaces()) {
+  removeNamespaces(ourNamespaces());
+}
+
+/** A process still inside a namespace keeps its sockets: kill every one in it, then delete it. */
+function removeNamespaces(names) {
+  for (const name of names) {
     const pids = sh(['ip', 'netns', 'pids', name], { check: false }).stdout.split('\n').filter(Boolean);
     for (const pid of pids) spawnSync('kill', ['-9', pid]);
     sh(['ip', 'netns', 'del', name], { check: false });
@@ -100,19 +110,20 @@ export function cleanUp() {
 
 /**
  * What is left of this run: its namespaces, and processes whose command line names its output
- * folder (gearmand and the workers) or the client script (`ip netns exec` execs the command, so the
- * namespace's name is no longer in it).
+ * folder, as gearmand's, the workers' and the client's do (`ip netns exec` execs the command, so
+ * the namespace's name is no longer in it). Another run's processes do not count.
  */
 export function leftovers() {
   const names = ourNamespaces();
-  const procs = sh(['sh', '-c', `ps -eo pid,args | grep -F -e '${OUT}' -e 'bench/cluster/client.mjs' | grep -v grep || true`], { check: false }).stdout.trim();
+  const procs = sh(['sh', '-c', `ps -eo pid,args | grep -F -e '${OUT}' | grep -v grep || true`], { check: false }).stdout.trim();
   return { namespaces: names, processes: procs === '' ? [] : procs.split('\n') };
 }
 
 // ---- the network --------------------------------------------------------------------------------
 
 function buildNetwork() {
-  for (const stale of ourNamespaces(true)) sh(['ip', 'netns', 'del', stale], { check: false });
+  // A run killed outright (SIGKILL) left its namespaces, and gearmand and the workers inside them.
+  removeNamespaces(ourNamespaces(true).filter((name) => !name.startsWith(`${TAG}-`)));
   sh(['ip', 'netns', 'add', NET]);
   sh(['ip', '-n', NET, 'link', 'add', 'br0', 'type', 'bridge']);
   sh(['ip', '-n', NET, 'link', 'set', 'br0', 'up']);
@@ -205,7 +216,8 @@ export async function runCluster() {
 
   const t0 = Date.now();
   const at = (seconds) => t0 + seconds * 1000;
-  const client = startIn('c', process.execPath, [path.join(ROOT, 'bench', 'cluster', 'client.mjs'), SERVERS, String(JOBS), String(RATE)]);
+  // OUT as a last argument (the client ignores it) names this run in `ps`, for leftovers().
+  const client = startIn('c', process.execPath, [path.join(ROOT, 'bench', 'cluster', 'client.mjs'), SERVERS, String(JOBS), String(RATE), OUT]);
   let clientOut = '';
   client.stdout.setEncoding('utf8').on('data', (chunk) => (clientOut += chunk));
   const clientDone = new Promise((resolve) => client.once('exit', resolve));

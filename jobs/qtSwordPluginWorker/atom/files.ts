@@ -104,8 +104,13 @@ export class Uploads {
     const fresh = await this.makeDir(dir);
     if (fresh || !(await exists(target))) {
       await this.record([target]);
-      if (content !== undefined) await writeFile(target, content, { mode: 0o644, flag: 'wx' });
-      else {
+      if (content !== undefined) {
+        // Another ingest may have made the same file (same content, same name) meanwhile: it is theirs.
+        await writeFile(target, content, { mode: 0o644, flag: 'wx' }).catch((error: unknown) => {
+          if (errorCode(error) !== 'EEXIST') throw error;
+          this.made.splice(this.made.lastIndexOf(target), 1);
+        });
+      } else {
         await copyFile(source, target);
         await chmod(target, 0o644);
       }
@@ -114,17 +119,31 @@ export class Uploads {
     const placed = { name, path: relative, sha256, bytes, mimeType, mediaTypeId: mediaTypeOf(mimeType) };
     if (!mimeType.startsWith('image/')) return { ...placed, derivatives: [] };
     if (content !== undefined && !looksLikeImage(content)) return { ...placed, derivatives: [], derivativeError: 'its content is not an image format libvips reads' };
+    let images: { usageId: number; image: Buffer }[];
     try {
-      return { ...placed, derivatives: await this.derivatives(content ?? target, dir, name) };
+      images = await this.derivatives(content ?? target);
     } catch (error) {
       return { ...placed, derivatives: [], derivativeError: (error as Error).message };
     }
+    // Both made before either is written: an unreadable image leaves no half pair behind.
+    const derivatives: PlacedDerivative[] = [];
+    for (const { usageId, image } of images) {
+      const derivative = derivativeName(name, usageId);
+      const file = path.join(dir, derivative);
+      if (!(await exists(file))) {
+        await this.record([file]);
+        await writeFile(file, image, { mode: 0o644 });
+      }
+      derivatives.push({ usageId, name: derivative, bytes: image.length, sha256: createHash('sha256').update(image).digest('hex') });
+    }
+    return { ...placed, derivatives };
   }
 
-  private async derivatives(master: Buffer | string, dir: string, name: string): Promise<PlacedDerivative[]> {
+  /** The reference image and the thumbnail, as JPEG in memory. */
+  private async derivatives(master: Buffer | string): Promise<{ usageId: number; image: Buffer }[]> {
     const sharp = await loadSharp();
     const width = this.options.referenceMaxWidth;
-    const made: PlacedDerivative[] = [];
+    const made: { usageId: number; image: Buffer }[] = [];
     for (const [usageId, box] of [
       [TERM.USAGE_REFERENCE, { width, height: width }],
       [TERM.USAGE_THUMBNAIL, THUMBNAIL_BOX],
@@ -135,13 +154,7 @@ export class Uploads {
         .flatten({ background: '#ffffff' })
         .jpeg({ quality: 75 })
         .toBuffer();
-      const derivative = derivativeName(name, usageId);
-      const target = path.join(dir, derivative);
-      if (!(await exists(target))) {
-        await this.record([target]);
-        await writeFile(target, image, { mode: 0o644 });
-      }
-      made.push({ usageId, name: derivative, bytes: image.length, sha256: createHash('sha256').update(image).digest('hex') });
+      made.push({ usageId, image });
     }
     return made;
   }
@@ -152,10 +165,20 @@ export class Uploads {
     await unlink(this.listPath).catch(() => undefined);
   }
 
-  /** The ingest failed: remove what was made, newest first (files, then the folders emptied). */
-  async discard(): Promise<void> {
+  /**
+   * The ingest failed: remove what was made, newest first (files, then the folders emptied), except
+   * files `keep` names (rows point at them after all). When `keep` cannot tell (the database is
+   * gone), nothing is removed and the list stays for the next start's sweep to decide.
+   */
+  async discard(keep: (files: readonly string[]) => Promise<ReadonlySet<string>>): Promise<void> {
     await this.list.close().catch(() => undefined);
-    await removeListed(this.made);
+    let kept: ReadonlySet<string>;
+    try {
+      kept = await keep(this.made.filter((entry) => !entry.endsWith(path.sep)));
+    } catch {
+      return;
+    }
+    await removeListed(this.made.filter((entry) => !kept.has(entry)));
     await unlink(this.listPath).catch(() => undefined);
   }
 

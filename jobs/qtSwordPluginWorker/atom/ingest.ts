@@ -2,6 +2,7 @@
 // failure removes them), then one transaction writes the AIP, the descriptions under the target
 // and everything they carry; after the commit AtoM's own worker is asked to index the new tree.
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { AtomSite, AtomSql, JobContext } from '../../../src/types.js';
 import type { AipIdentity } from '../dip.js';
 import type { LocatedDip } from '../locate.js';
@@ -21,6 +22,8 @@ import { localDateTime, metsDateTime } from './values.js';
 
 /** The culture AtoM's worker writes in (sf_default_culture). */
 export const ATOM_CULTURE = 'en';
+/** AtoM's root description (QubitInformationObject::ROOT_ID). */
+const ROOT_DESCRIPTION = 1;
 /** Files copied at once. */
 const PLACE_CONCURRENCY = 8;
 /** Descriptions per round of INSERTs. */
@@ -101,10 +104,13 @@ export async function ingestIntoAtom(input: AtomIngestInput, ctx: JobContext): P
     // A few files at a time: each is a dozen small file-system calls, and the thread pool overlaps them.
     let next = 0;
     let done = 0;
+    let stopped = false;
     const placeNext = async (): Promise<void> => {
-      for (let i = next++; i < mapped.items.length; i = next++) {
+      // After one runner fails the others stop taking files: everything is discarded anyway.
+      for (let i = next++; i < mapped.items.length && !stopped; i = next++) {
         const { node, access } = mapped.items[i]!;
         const placed = await uploads.place(access.source, access.fileName, signal).catch((error: unknown) => {
+          stopped = true;
           if (errorCode(error) === 'ENOSPC') throw new DipError(`The disk is full: cannot copy ${access.fileName} into AtoM's uploads folder`);
           throw error;
         });
@@ -128,6 +134,11 @@ export async function ingestIntoAtom(input: AtomIngestInput, ctx: JobContext): P
     const stamp: Stamp = { now: localDateTime(), culture: ATOM_CULTURE };
     const written = await db.transaction(
       async (sql) => {
+        // AtoM's root description first: every ingest (and every AtoM insert, whose nested-set shift
+        // moves the root's rgt) waits here, so the reads below see what the others committed.
+        await sql.query('SELECT id FROM information_object WHERE id = ? FOR UPDATE', [ROOT_DESCRIPTION]);
+        const current = await findPreviousIngest(sql, aip.uuid);
+        if (current?.aipId !== previous?.aipId) throw new DipError(`AIP ${aip.uuid} was ingested by another job meanwhile: nothing was added`);
         let removed: RemovedFiles | undefined;
         if (previous !== undefined) removed = await removePreviousIngest(sql, previous);
         const locked = await readSiteFacts(sql, targetId, ATOM_CULTURE);
@@ -137,19 +148,23 @@ export async function ingestIntoAtom(input: AtomIngestInput, ctx: JobContext): P
         if (jobId !== undefined) {
           const record: IngestRecord = {
             jobId, aipUuid: aip.uuid, aipName: aip.name, mode: mapped.mode, descriptions: mapped.descriptions, digitalObjects: mapped.items.length,
-            skipped: mapped.skipped.length, targetId, targetSlug: facts.target.slug, slugs: result.slugs,
+            // The first slugs only: property_i18n.value must hold the record whatever the DIP's size.
+            skipped: mapped.skipped.length, targetId, targetSlug: facts.target.slug, slugs: result.slugs.slice(0, 20),
           };
           const [property] = await sql.query<{ insertId: number }>('INSERT INTO property (object_id, scope, name, source_culture) VALUES (?, ?, ?, ?)', [result.aipId, INGEST_RECORD.scope, INGEST_RECORD.name, ATOM_CULTURE]);
           await sql.query('INSERT INTO property_i18n (value, id, culture) VALUES (?, ?, ?)', [JSON.stringify(record), property!.insertId, ATOM_CULTURE]);
         }
+        // The last chance to honour a timeout or shutdown: past this the job would be reported failed with its DIP in.
+        throwIfAborted(signal);
         return { ...result, stale };
       },
       { statementTimeoutMs: STATEMENT_TIMEOUT_MS },
     );
     committed = true;
     const databaseMs = Date.now() - databaseStarted;
-    await uploads.keep();
-    for (const file of written.stale) await rm(file, { force: true });
+    // Committed: from here on nothing may fail the job.
+    await uploads.keep().catch((error: unknown) => input.warn(`The list of files made could not be removed: ${(error as Error).message}`));
+    for (const file of written.stale) await rm(file, { force: true }).catch(() => input.warn(`An earlier ingest's file could not be removed: ${file}`));
 
     let indexJobId: number | null = null;
     try {
@@ -177,7 +192,8 @@ export async function ingestIntoAtom(input: AtomIngestInput, ctx: JobContext): P
       timings: { filesMs: databaseStarted - filesStarted, databaseMs },
     };
   } finally {
-    if (!committed) await uploads.discard();
+    // A failed COMMIT may still have committed, and a concurrent ingest may use a file we made: keep what rows point at.
+    if (!committed) await uploads.discard(async (files) => referencedFiles(db, settings.atomRootDir!, files));
   }
 }
 
@@ -231,6 +247,21 @@ async function writeTree(
   const slugs =
     topIds.length === 0 ? [] : (await sql.query<{ slug: string; object_id: number }>(`SELECT slug, object_id FROM slug WHERE object_id IN (${topIds.map(() => '?').join(', ')})`, topIds)).sort((a, b) => topIds.indexOf(a.object_id) - topIds.indexOf(b.object_id)).map((row) => row.slug);
   return { aipId: aipId!, slugs };
+}
+
+/** Of these files (absolute), those a digital_object row points at. */
+async function referencedFiles(sql: AtomSql, atomRootDir: string, files: readonly string[]): Promise<Set<string>> {
+  const referenced = new Set<string>();
+  for (let i = 0; i < files.length; i += 500) {
+    const batch = files.slice(i, i + 500).map((file) => ({ file, path: `/${path.relative(atomRootDir, path.dirname(file))}/`, name: path.basename(file) }));
+    const rows = await sql.query<{ path: string; name: string }>(
+      `SELECT path, name FROM digital_object WHERE (path, name) IN (${batch.map(() => '(?, ?)').join(', ')})`,
+      batch.flatMap((entry) => [entry.path, entry.name]),
+    );
+    const found = new Set(rows.map((row) => `${row.path}${row.name}`));
+    for (const entry of batch) if (found.has(`${entry.path}${entry.name}`)) referenced.add(entry.file);
+  }
+  return referenced;
 }
 
 function collectFields(roots: readonly DescriptionNode[]): { subjects: string[]; places: string[]; types: string[]; actors: string[] } {

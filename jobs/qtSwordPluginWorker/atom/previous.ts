@@ -30,7 +30,12 @@ export async function findIngestOfJob(sql: AtomSql, jobId: number): Promise<Inge
     'SELECT v.value FROM aip a JOIN property p ON p.object_id = a.id AND p.scope = ? AND p.name = ? JOIN property_i18n v ON v.id = p.id WHERE v.value LIKE ? LIMIT 1',
     [INGEST_RECORD.scope, INGEST_RECORD.name, `{"jobId":${jobId},%`],
   );
-  return rows[0] === undefined ? undefined : (JSON.parse(rows[0].value) as IngestRecord);
+  if (rows[0] === undefined) return undefined;
+  try {
+    return JSON.parse(rows[0].value) as IngestRecord;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface PreviousIngest {
@@ -64,10 +69,14 @@ async function topDescriptions(sql: AtomSql, aipId: number, targetId: number | n
     );
     if (tops.length > 0) return tops;
   }
-  return sql.query<{ id: number; lft: number; rgt: number }>(
+  const related = await sql.query<{ id: number; lft: number; rgt: number }>(
     'SELECT i.id, i.lft, i.rgt FROM relation r JOIN information_object i ON i.id = r.object_id WHERE r.subject_id = ? AND r.type_id = ? ORDER BY i.lft',
     [aipId, TERM.RELATION_AIP],
   );
+  // Only the outermost: a flat ingest relates its File and the items inside it.
+  const outermost: typeof related = [];
+  for (const row of related) if (!outermost.some((top) => top.lft < row.lft && row.rgt < top.rgt)) outermost.push(row);
+  return outermost;
 }
 
 export interface RemovedFiles {

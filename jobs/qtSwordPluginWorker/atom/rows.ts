@@ -13,8 +13,9 @@ export class RowInserter {
   ) {}
 
   static async open(sql: AtomSql): Promise<RowInserter> {
-    const [mode] = await sql.query<{ mode: number | string | null }>('SELECT @@innodb_autoinc_lock_mode AS mode');
-    return new RowInserter(sql, Number(mode?.mode ?? 1) !== 2);
+    // A step other than 1 (Galera, multi-source replication) spaces the ids: one row per statement then too.
+    const [vars] = await sql.query<{ mode: number | string | null; step: number | string | null }>('SELECT @@innodb_autoinc_lock_mode AS mode, @@auto_increment_increment AS step');
+    return new RowInserter(sql, Number(vars?.mode ?? 1) !== 2 && Number(vars?.step ?? 1) === 1);
   }
 
   /** Insert rows; resolves with the AUTO_INCREMENT id each got, in order (tables with one). */

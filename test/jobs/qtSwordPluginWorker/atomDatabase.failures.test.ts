@@ -141,6 +141,31 @@ describe.skipIf(atomSiteMissing !== undefined)("DIP ingest into AtoM's database:
     expect(await t.counts()).toBe(before);
   });
 
+  it('the same DIP ingested by two jobs at once: one lands, the other adds nothing and removes no file the first one uses', async () => {
+    // Two deposit folders holding the same DIP: two deliveries of one deposit, as after a cut-off worker.
+    const copies = await Promise.all(['twice-a', 'twice-b'].map(async (folder) => {
+      const deposit = path.join(t.root, folder);
+      const dip = await generateDip(deposit, { name: 'twice', aipUuid: '00000000-0000-4000-8000-00000000aaaa', files: Array.from({ length: 300 }, (_, i) => ({ path: `t${i}.txt`, uuid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, accessContent: `twice ${i}\n` })) });
+      return { deposit, dip };
+    }));
+    const outcomes = await Promise.allSettled(copies.map(({ deposit, dip }) => {
+      const rec = recordingContext(t.settings({ sword_deposit_dir: deposit }));
+      return runJob({ id: 1, format: DIP_FORMAT, location: `file:///${dip.dipName}`, objectId: t.targets[5] }, { ...rec, ctx: { ...rec.ctx, atomSite: t.site } });
+    }));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    expect(String(refused.reason.message)).toMatch(/AIP 00000000-0000-4000-8000-00000000aaaa (was ingested by another job meanwhile|is in AtoM already)/);
+    expect(await t.db.query('SELECT id FROM aip WHERE uuid = ?', ['00000000-0000-4000-8000-00000000aaaa'])).toHaveLength(1);
+    // Every master the committed rows name is on disk.
+    const masters = await t.db.query<{ path: string; name: string }>(
+      "SELECT d.path, d.name FROM digital_object d JOIN relation r ON r.object_id = d.object_id JOIN aip a ON a.id = r.subject_id WHERE a.uuid = ? AND d.usage_id = 140",
+      ['00000000-0000-4000-8000-00000000aaaa'],
+    );
+    expect(masters).toHaveLength(300);
+    for (const master of masters) expect(existsSync(path.join(t.root, 'atom', master.path, master.name))).toBe(true);
+    expect(await nestedSetFaults(t.db)).toEqual([]);
+  });
+
   it("an upload where AtoM saves it (/tmp/php_qubit_*) is ingested and removed; one outside /tmp and the deposit folder is refused", async () => {
     const staging = tempDir({}, 'dip-zip-');
     const dip = await generateDip(staging, { name: 'zipped', files: [{ path: 'a.txt' }] });
