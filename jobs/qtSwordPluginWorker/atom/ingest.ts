@@ -75,7 +75,9 @@ export async function ingestIntoAtom(input: AtomIngestInput, ctx: JobContext): P
   const facts = await readSiteFacts(db, targetId, ATOM_CULTURE);
   const previous = await findPreviousIngest(db, aip.uuid);
   if (previous !== undefined && !settings.replace) {
-    const where = previous.topSlugs.length > 0 ? `as ${previous.topSlugs.map((slug) => `"${slug}"`).join(', ')}` : 'with no descriptions left';
+    const shown = previous.topSlugs.slice(0, 5).map((slug) => `"${slug}"`).join(', ');
+    const more = previous.topSlugs.length > 5 ? ` and ${previous.topSlugs.length - 5} more` : '';
+    const where = previous.topSlugs.length > 0 ? `as ${shown}${more}` : 'with no descriptions left';
     throw new DipError(
       `AIP ${aip.uuid} is in AtoM already (under "${previous.targetSlug ?? previous.targetId}", ${where}): nothing was added. Set dip_replace: true to replace it`,
     );
