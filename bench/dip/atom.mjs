@@ -6,7 +6,7 @@
 // the time per file of AtoM's own parse pattern (bench/dip/atom-pattern.php, when php is installed).
 // Usage: npm run build && node bench/dip/atom.mjs [files=10000] [--hierarchical]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,7 @@ if (tsc.status !== 0) throw new Error(`compiling the test harness failed:\n${tsc
 const harness = (name) => import(path.join(ROOT, 'dist', 'bench-harness', 'test', 'harness', `${name}.js`));
 const { startMariadb, insertAtomJob, atomFixtures } = await harness('mariadb');
 const { seedAtomSite, addDescription, nestedSetFaults } = await harness('atomSite');
-const { startGearmand } = await harness('gearmand');
+const { startGearmand, startCliWorker } = await harness('gearmand');
 const { tempDir } = await harness('worker');
 const { GearmanClient } = await import(path.join(ROOT, 'dist', 'src', 'gearman', 'client.js'));
 const { atomJobPrefix } = await import(path.join(ROOT, 'dist', 'src', 'config', 'prefix.js'));
@@ -34,7 +34,7 @@ export async function runAtomDipBench(count, options = {}) {
   const generated = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'dip', 'generate.mjs'), deposit, String(count), ...(options.hierarchical ? ['--hierarchical'] : [])], { encoding: 'utf8' });
   if (generated.status !== 0) throw new Error(`DIP generator failed: ${generated.stderr}`);
   const dipName = generated.stdout.trim();
-  const metsFile = spawnSync('sh', ['-c', `ls ${JSON.stringify(path.join(deposit, dipName))}/METS.*.xml`], { encoding: 'utf8' }).stdout.trim();
+  const metsFile = path.join(deposit, dipName, readdirSync(path.join(deposit, dipName)).find((name) => /^METS\..*\.xml$/.test(name)));
 
   const [db, gearmand] = await Promise.all([startMariadb(), startGearmand()]);
   let worker;
@@ -52,7 +52,7 @@ export async function runAtomDipBench(count, options = {}) {
       `all:\n  servers: { default: "127.0.0.1:${gearmand.port}" }\n  atom_worker:\n    atom_root_dir: ${atomRoot}\n    sword_deposit_dir: ${deposit}\n    temp_dir: ${path.join(work, 'tmp')}\n    dip_keep_deposit: true\n` +
         `    atom_database: { host: 127.0.0.1, port: ${db.port}, name: atom, user: ${db.user}, password: "${db.password}" }\n`,
     );
-    index = spawn('gearman', ['-w', '-h', '127.0.0.1', '-p', String(gearmand.port), '-f', `${prefix}arUpdateEsIoDocumentsJob`, '--', 'true'], { stdio: 'ignore' });
+    index = await startCliWorker(gearmand.port, `${prefix}arUpdateEsIoDocumentsJob`, ['true']);
     const logFile = path.join(work, 'worker.log');
     worker = spawn(process.execPath, [path.join(ROOT, 'bin', 'atom-worker'), 'run', '--config', config, '--log-format', 'json', '--journal', path.join(work, 'journal.sqlite'), '--run-dir', path.join(work, 'run'), '--abilities', 'qtSwordPluginWorker'], {
       cwd: work,

@@ -2,10 +2,10 @@
 import path from 'node:path';
 import type { JobContext } from '../../src/types.js';
 import { csvHeader, csvRecord, rowFor } from './csv.js';
-import { aipIdentity, findMetsFile, indexAccessCopies } from './dip.js';
+import { type AipIdentity, aipIdentity, findMetsFile, indexAccessCopies } from './dip.js';
 import { locateDip } from './locate.js';
 import { buildManifest } from './manifest.js';
-import { type DescriptionNode, type DipMode, mapDip } from './map.js';
+import { type DescriptionNode, type DipMode, type MappedDip, mapDip } from './map.js';
 import { parseMets } from './mets/parse.js';
 import { packageDir, writePackage } from './output.js';
 import { type DipPayload, METS_ARCHIVEMATICA_DIP_FORMAT } from './payload.js';
@@ -112,17 +112,7 @@ export async function ingestDip(payload: DipPayload, ctx: JobContext): Promise<D
       );
       warnings.finish();
       if (reported < total) ctx.progress(total, total);
-      const result: DipResult = {
-        aipUuid: aip.uuid,
-        aipName: aip.name,
-        mode: mapped.mode,
-        descriptions: mapped.descriptions,
-        digitalObjects: mapped.items.length,
-        skipped: mapped.skipped.length,
-        warnings: warnings.messages,
-        output,
-        atom,
-      };
+      const result: DipResult = { ...summary(aip, mapped, warnings), output, atom };
       log.info(
         `DIP ingested into AtoM: ${mapped.descriptions} descriptions and ${mapped.items.length} digital objects under ${atom.targetSlug ?? atom.targetId} (${atom.slugs.slice(0, 5).join(', ')}${atom.slugs.length > 5 ? ', ...' : ''}); ` +
           (atom.indexJobId !== null ? `search index update queued as job ${atom.indexJobId} (arUpdateEsIoDocumentsJob)` : 'the search index was not asked to update'),
@@ -176,22 +166,25 @@ export async function ingestDip(payload: DipPayload, ctx: JobContext): Promise<D
     );
     if (mapped.items.length === 0) ctx.progress(total, total);
 
-    const result: DipResult = {
-      aipUuid: aip.uuid,
-      aipName: aip.name,
-      mode: mapped.mode,
-      descriptions: mapped.descriptions,
-      digitalObjects: mapped.items.length,
-      skipped: mapped.skipped.length,
-      warnings: warnings.messages,
-      output,
-      outputDir,
-    };
+    const result: DipResult = { ...summary(aip, mapped, warnings), output, outputDir };
     log.info({ ...result, warnings: warnings.count, ms: Date.now() - started }, 'DIP ingested');
     return result;
   } finally {
     await located.cleanup();
   }
+}
+
+/** What every result says, whichever the output. */
+function summary(aip: AipIdentity, mapped: MappedDip, warnings: Warnings): Omit<DipResult, 'output'> {
+  return {
+    aipUuid: aip.uuid,
+    aipName: aip.name,
+    mode: mapped.mode,
+    descriptions: mapped.descriptions,
+    digitalObjects: mapped.items.length,
+    skipped: mapped.skipped.length,
+    warnings: warnings.messages,
+  };
 }
 
 /** Sends each warning to the client and the log, up to a limit, then one summary. */

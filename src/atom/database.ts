@@ -11,15 +11,13 @@ export const STATEMENT_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 5000;
 
 export type { SqlValue } from '../types.js';
-import type { SqlValue } from '../types.js';
+import type { AtomSql, SqlValue } from '../types.js';
 
 export interface AtomDatabase {
   /** Run one statement; resolves with its rows (SELECT) or its result header. */
   query<T = Record<string, unknown>>(sql: string, values?: readonly SqlValue[]): Promise<T[]>;
-  /** Run `work` in one transaction on one connection; rolled back if it throws. */
-  transaction(work: (query: (sql: string, values?: readonly SqlValue[]) => Promise<unknown>) => Promise<void>): Promise<void>;
-  /** `work` on one connection in one transaction, with typed statements; resolves with its result once committed. */
-  transactionOf<T>(work: (sql: { query<R = Record<string, unknown>>(sql: string, values?: readonly SqlValue[]): Promise<R[]> }) => Promise<T>, statementTimeoutMs?: number): Promise<T>;
+  /** `work` on one connection in one transaction; resolves with its result once committed, rolled back if it throws. */
+  transaction<T>(work: (sql: AtomSql) => Promise<T>, statementTimeoutMs?: number): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -43,10 +41,7 @@ export function openAtomDatabase(settings: AtomDatabaseSettings, connections: nu
       const [rows] = await pool.query({ sql, values: [...values], timeout: STATEMENT_TIMEOUT_MS });
       return (Array.isArray(rows) ? rows : [rows]) as T[];
     },
-    async transaction(work) {
-      await this.transactionOf((sql) => work(async (text, values) => (await sql.query(text, values))[0]));
-    },
-    async transactionOf<T>(work: Parameters<AtomDatabase['transactionOf']>[0], statementTimeoutMs = STATEMENT_TIMEOUT_MS): Promise<T> {
+    async transaction<T>(work: (sql: AtomSql) => Promise<T>, statementTimeoutMs = STATEMENT_TIMEOUT_MS): Promise<T> {
       const connection = await pool.getConnection();
       try {
         await connection.query({ sql: 'START TRANSACTION', timeout: STATEMENT_TIMEOUT_MS });

@@ -1,6 +1,7 @@
 // The changes AtoM's own worker makes to a `job` row (arBaseJob, arJobLogger, QubitJob), as data:
 // each is kept in the outbox until the database has applied it, and carries the time it happened,
 // so a change replayed after an outage still says when the job really ended.
+import type { SqlResultHeader } from '../types.js';
 import type { AtomDatabase } from './database.js';
 import { localDateTime } from './jobLine.js';
 
@@ -38,15 +39,15 @@ export async function applyJobRowChange(db: AtomDatabase, change: JobRowChange):
     case 'end': {
       let found = false;
       const at = localDateTime(change.at);
-      await db.transaction(async (query) => {
-        const updated = (await query('UPDATE job SET status_id = ?, completed_at = ? WHERE id = ?', [change.statusId, at, change.jobId])) as { affectedRows: number };
-        found = updated.affectedRows > 0;
+      await db.transaction(async (sql) => {
+        const [updated] = await sql.query<SqlResultHeader>('UPDATE job SET status_id = ?, completed_at = ? WHERE id = ?', [change.statusId, at, change.jobId]);
+        found = (updated?.affectedRows ?? 0) > 0;
         if (!found) return;
         // Propel's save of a QubitJob touches its object row too.
-        await query('UPDATE object SET updated_at = ? WHERE id = ?', [at, change.jobId]);
+        await sql.query('UPDATE object SET updated_at = ? WHERE id = ?', [at, change.jobId]);
         if (change.errorNote === undefined) return;
-        const note = (await query('INSERT INTO note (object_id, type_id, source_culture) VALUES (?, ?, ?)', [change.jobId, JOB_ERROR_NOTE, change.culture])) as { insertId: number };
-        await query('INSERT INTO note_i18n (content, id, culture) VALUES (?, ?, ?)', [change.errorNote, note.insertId, change.culture]);
+        const [note] = await sql.query<SqlResultHeader>('INSERT INTO note (object_id, type_id, source_culture) VALUES (?, ?, ?)', [change.jobId, JOB_ERROR_NOTE, change.culture]);
+        await sql.query('INSERT INTO note_i18n (content, id, culture) VALUES (?, ?, ?)', [change.errorNote, note!.insertId, change.culture]);
       });
       return found;
     }

@@ -6,6 +6,7 @@ import { serverStatus } from '../gearman/admin.js';
 import { GearmanClient } from '../gearman/client.js';
 import type { AtomSite, AtomSql, SqlValue } from '../types.js';
 import { type AtomDatabaseSettings, openAtomDatabase } from './database.js';
+import { phpJsonEncode } from './jobLine.js';
 import { JOB_STATUS_IN_PROGRESS } from './jobRows.js';
 
 export interface AtomSiteOptions {
@@ -29,7 +30,7 @@ export function openAtomSite(options: AtomSiteOptions): AtomSiteService {
   const db = (): ReturnType<typeof openAtomDatabase> => (pool ??= openAtomDatabase(options.database, options.connections));
   const database: AtomSite['database'] = {
     query: <T>(sql: string, values?: readonly SqlValue[]) => db().query<T>(sql, values),
-    transaction: <T>(work: (sql: AtomSql) => Promise<T>, transactionOptions?: { readonly statementTimeoutMs?: number }) => db().transactionOf<T>(work, transactionOptions?.statementTimeoutMs),
+    transaction: <T>(work: (sql: AtomSql) => Promise<T>, transactionOptions?: { readonly statementTimeoutMs?: number }) => db().transaction<T>(work, transactionOptions?.statementTimeoutMs),
   };
   return {
     database,
@@ -48,7 +49,8 @@ export function openAtomSite(options: AtomSiteOptions): AtomSiteService {
       });
       try {
         client ??= new GearmanClient(options.servers);
-        await client.submitBackground(fn, JSON.stringify({ ...parameters, name: jobName, id: jobId }));
+        // As AtoM's client sends it: PHP's json_encode (escaped slashes and non-ASCII).
+        await client.submitBackground(fn, phpJsonEncode({ ...parameters, name: jobName, id: jobId }));
       } catch (error) {
         // Nobody will ever run it: take the row back rather than leave it "in progress" for ever.
         await database.query('DELETE FROM object WHERE id = ?', [jobId]).catch(() => undefined);

@@ -4,23 +4,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { atomConfigPhpPath, parsePdoMysqlDsn, parsePhpLiteral, readAtomConfigPhp } from '../../src/atom/configPhp.js';
 import { DEFAULT_MYSQL_SOCKET, describeDatabase } from '../../src/atom/databaseSettings.js';
-import { ConfigError } from '../../src/config/errors.js';
 import { tempDir } from '../harness/worker.js';
+import { configError } from '../config/configError.js';
 
 /** Write `text` as <root>/config/config.php and return the file's path. */
 function configPhp(text: string): string {
   const root = tempDir({ 'config/config.php': text });
   return atomConfigPhpPath(root);
-}
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 /** The 1-based line of the first line containing `needle`. */

@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/errors.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { atomJobPrefix } from '../../src/config/prefix.js';
 import { resolveSettings } from '../../src/config/settings.js';
 import { tempDir } from '../harness/worker.js';
+import { configError } from './configError.js';
 
 function configFile(text: string): string {
   const dir = tempDir();
@@ -16,16 +16,6 @@ function configFile(text: string): string {
 
 function resolve(text: string, flags: Parameters<typeof resolveSettings>[0] = {}, environment: NodeJS.ProcessEnv = {}) {
   return resolveSettings({ config: configFile(text), ...flags }, { environment });
-}
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 const atomShipped = `

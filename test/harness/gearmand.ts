@@ -164,3 +164,23 @@ export async function startGearmand(options: GearmandOptions = {}): Promise<Gear
   };
   return handle;
 }
+
+/**
+ * libgearman's own worker (`gearman -w -f FN -- command…`), standing in for another site's worker
+ * (AtoM's PHP one): each job's payload goes to the command's stdin. Resolves once gearmand lists
+ * it as a worker for the function.
+ */
+export async function startCliWorker(port: number, fn: string, command: readonly string[], timeoutMs = 10_000): Promise<ChildProcess> {
+  const child = trackChild(spawn('gearman', ['-w', '-h', '127.0.0.1', '-p', String(port), '-f', fn, '--', ...command], { stdio: 'ignore' }));
+  const deadline = Date.now() + timeoutMs;
+  // Registration shows only in gearmand's `status`: asked until it does.
+  for (;;) {
+    const status = await adminCommand({ host: '127.0.0.1', port }, 'status');
+    if (status.some((line) => { const [name, , , workers] = line.split('\t'); return name === fn && Number(workers) > 0; })) return child;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`gearman -w -f ${fn} did not register within ${timeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

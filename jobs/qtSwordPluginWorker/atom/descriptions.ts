@@ -79,7 +79,9 @@ export class DescriptionWriter {
         buffer.add('status', ['object_id', 'type_id', 'status_id'], [io.id, TERM.STATUS_TYPE_PUBLICATION, ctx.publicationStatusId]);
       });
       if (fields !== null && fields.language.length > 0) properties.push({ objectIndex: io, scope: null, name: 'language', value: phpSerializeList(fields.language) });
-      if (node.archivematica !== null) this.itemProperties(io, node.archivematica.toJSON(), properties);
+      // Built from the parse on demand (see ArchivematicaRecord): once per item.
+      const props = node.archivematica?.toJSON();
+      if (props !== undefined) this.itemProperties(io, props, properties);
 
       if (planned.relatedToAip) {
         const relation = { id: 0 };
@@ -93,8 +95,7 @@ export class DescriptionWriter {
       }
       if (fields !== null) this.dublinCore(io, fields, objects, slugTitles, slugObjects, later, buffer);
       if (planned.file !== undefined) this.digitalObject(io, planned.file, objects, slugTitles, slugObjects, later, buffer);
-      if (node.archivematica !== null) {
-        const props = node.archivematica.toJSON();
+      if (props !== undefined) {
         const premis = { id: 0 };
         objects.push({ className: 'QubitPremisObject', assign: (id) => (premis.id = id) });
         later.push(() =>

@@ -33,8 +33,8 @@ export async function readSetting(sql: AtomSql, name: string, culture: string): 
   return rows[0]?.value ?? undefined;
 }
 
-export async function readSiteFacts(sql: AtomSql, targetId: number, culture: string): Promise<SiteFacts> {
-  // FOR UPDATE: another ingest into the same tree waits here rather than shifting lft/rgt under us.
+/** The target's row and slug; FOR UPDATE inside a transaction, so its lft/rgt stay as read until the commit. */
+export async function lockTarget(sql: AtomSql, targetId: number): Promise<{ id: number; lft: number; rgt: number; slug: string | null }> {
   const [target] = await sql.query<{ id: number; lft: number | null; rgt: number | null; slug: string | null }>(
     'SELECT io.id, io.lft, io.rgt, s.slug FROM information_object io LEFT JOIN slug s ON s.object_id = io.id WHERE io.id = ? FOR UPDATE',
     [targetId],
@@ -43,6 +43,11 @@ export async function readSiteFacts(sql: AtomSql, targetId: number, culture: str
   if (target.lft === null || target.rgt === null) {
     throw new DipError(`The target description ${target.slug ?? targetId} has no nested set position (lft/rgt): run php symfony propel:build-nested-set`);
   }
+  return { id: target.id, lft: target.lft, rgt: target.rgt, slug: target.slug };
+}
+
+export async function readSiteFacts(sql: AtomSql, targetId: number, culture: string): Promise<SiteFacts> {
+  const target = await lockTarget(sql, targetId);
   const [repository] = await sql.query<{ slug: string }>(
     'SELECT s.slug FROM information_object a JOIN slug s ON s.object_id = a.repository_id WHERE a.lft <= ? AND a.rgt >= ? AND a.repository_id IS NOT NULL ORDER BY a.lft LIMIT 1',
     [target.lft, target.rgt],

@@ -12,7 +12,7 @@ import type { DipPayload } from '../payload.js';
 import type { DipSettings } from '../settings.js';
 import { DipError, errorCode, throwIfAborted } from '../util.js';
 import { DescriptionWriter } from './descriptions.js';
-import { readSiteFacts } from './facts.js';
+import { lockTarget, readSiteFacts } from './facts.js';
 import { type PlacedFile, sweepUploads, Uploads } from './files.js';
 import { levelNames, planDescriptions } from './plan.js';
 import { findPreviousIngest, INGEST_RECORD, type IngestRecord, type RemovedFiles, removePreviousIngest, unreferencedFiles } from './previous.js';
@@ -82,8 +82,9 @@ export async function ingestIntoAtom(input: AtomIngestInput, ctx: JobContext): P
       `AIP ${aip.uuid} is in AtoM already (under "${previous.targetSlug ?? previous.targetId}", ${where}): nothing was added. Set dip_replace: true to replace it`,
     );
   }
-  const levels = await findTerms(db, TAXONOMY.LEVEL_OF_DESCRIPTION, levelNames(mapped));
-  const unknown = levelNames(mapped).filter((name) => !levels.has(collationKey(name)) && !CREATED_LEVELS.has(collationKey(name)));
+  const levelsUsed = levelNames(mapped);
+  const levels = await findTerms(db, TAXONOMY.LEVEL_OF_DESCRIPTION, levelsUsed);
+  const unknown = levelsUsed.filter((name) => !levels.has(collationKey(name)) && !CREATED_LEVELS.has(collationKey(name)));
   if (unknown.length > 0) throw new DipError(`Level of description not found: ${unknown.join(', ')}`);
 
   await sweepUploads(settings.tempDir, async (uuid) => (await db.query('SELECT id FROM aip WHERE uuid = ?', [uuid])).length > 0);
@@ -143,8 +144,8 @@ export async function ingestIntoAtom(input: AtomIngestInput, ctx: JobContext): P
         if (current?.aipId !== previous?.aipId) throw new DipError(`AIP ${aip.uuid} was ingested by another job meanwhile: nothing was added`);
         let removed: RemovedFiles | undefined;
         if (previous !== undefined) removed = await removePreviousIngest(sql, previous);
-        const locked = await readSiteFacts(sql, targetId, ATOM_CULTURE);
-        const result = await writeTree(sql, input, stamp, locked.target.rgt, targetId, facts.publicationStatusId, files, signal, input.progress);
+        const locked = await lockTarget(sql, targetId);
+        const result = await writeTree(sql, input, stamp, locked.rgt, targetId, facts.publicationStatusId, files, signal, input.progress, levelsUsed);
         const stale = removed === undefined ? [] : await unreferencedFiles(sql, settings.atomRootDir!, removed);
         const jobId = ctx.atom?.jobId;
         if (jobId !== undefined) {
@@ -209,10 +210,11 @@ async function writeTree(
   files: ReadonlyMap<DescriptionNode, PlacedFile>,
   signal: AbortSignal,
   progress: (done: number) => void,
+  levelsUsed: readonly string[],
 ): Promise<{ aipId: number; slugs: string[] }> {
   const { mapped, aip, model } = input;
   const inserter = await RowInserter.open(sql);
-  const levels = await ensureTerms(sql, inserter, stamp, 34, levelNames(mapped));
+  const levels = await ensureTerms(sql, inserter, stamp, TAXONOMY.LEVEL_OF_DESCRIPTION, levelsUsed);
   const fields = collectFields(mapped.roots);
   const terms = new Map<number, Map<string, number>>([
     [TAXONOMY.SUBJECT, await ensureTerms(sql, inserter, stamp, TAXONOMY.SUBJECT, fields.subjects)],

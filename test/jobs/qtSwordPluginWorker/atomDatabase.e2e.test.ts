@@ -1,25 +1,22 @@
 // The DIP into AtoM's database as a site runs it: `atom-worker run` with AtoM's database and root
 // configured, the job submitted in the background with its AtoM job row, as AtoM's deposit action
 // does; then a worker SIGKILLed mid-ingest, whose job gearmand hands to the next worker.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { atomJobPrefix } from '../../../src/config/prefix.js';
-import { serverStatus } from '../../../src/gearman/admin.js';
 import { GearmanClient } from '../../../src/gearman/client.js';
 import { addDescription, nestedSetFaults, seedAtomSite } from '../../harness/atomSite.js';
-import { trackChild } from '../../harness/cleanup.js';
-import { type Gearmand, startGearmand } from '../../harness/gearmand.js';
-import { atomFixtures, insertAtomJob, type Mariadb, startMariadb } from '../../harness/mariadb.js';
+import { type Gearmand, startCliWorker, startGearmand } from '../../harness/gearmand.js';
+import { insertAtomJob, type Mariadb, startMariadb } from '../../harness/mariadb.js';
 import { isFullyRegistered, type SpawnedWorker, spawnCli, tempDir } from '../../harness/worker.js';
 import { generateDip } from './dipGenerator.js';
-import { fixtureDip, metsFixtures } from './fixtureDip.js';
+import { atomSiteMissing } from './atomSiteFixture.js';
+import { fixtureDip } from './fixtureDip.js';
 import { DIP_FORMAT } from './helpers.js';
 
-const fixtures = atomFixtures();
-const missing = 'missing' in fixtures ? fixtures.missing : !existsSync(metsFixtures) ? `${metsFixtures} not found` : undefined;
+const missing = atomSiteMissing;
 if (missing) console.log(`Skipping the DIP-into-AtoM worker tests: ${missing}`);
 
 describe.skipIf(missing !== undefined)("atom-worker run: DIP ingest into AtoM's database", () => {
@@ -50,12 +47,7 @@ describe.skipIf(missing !== undefined)("atom-worker run: DIP ingest into AtoM's 
     );
     client = new GearmanClient([{ host: gearmand.host, port: gearmand.port }]);
     // AtoM's own worker serves the index job; here one that takes it and does nothing.
-    indexWorker = trackChild(spawn('gearman', ['-w', '-h', '127.0.0.1', '-p', String(gearmand.port), '-f', `${prefix}arUpdateEsIoDocumentsJob`, '--', 'true'], { stdio: 'ignore' }));
-    for (;;) {
-      const status = await serverStatus({ host: '127.0.0.1', port: gearmand.port });
-      if (status.some((s) => s.function === `${prefix}arUpdateEsIoDocumentsJob` && s.availableWorkers > 0)) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    indexWorker = await startCliWorker(gearmand.port, `${prefix}arUpdateEsIoDocumentsJob`, ['true']);
   }, 120_000);
   afterEach(async () => {
     for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.kill('SIGKILL');

@@ -2,17 +2,15 @@
 // fixed terms, eight targets with siblings under a collection that has a sibling too, gearmand with
 // a `gearman -w` standing in for AtoM's index worker (it writes down each payload), ctx.atomSite,
 // and the checks every ingest must pass.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { type AtomSiteService, openAtomSite } from '../../../src/atom/site.js';
-import { serverStatus } from '../../../src/gearman/admin.js';
 import { addDescription, nestedSetFaults, seedAtomSite } from '../../harness/atomSite.js';
-import { trackChild } from '../../harness/cleanup.js';
-import { type Gearmand, startGearmand } from '../../harness/gearmand.js';
+import { type Gearmand, startCliWorker, startGearmand } from '../../harness/gearmand.js';
 import { atomFixtures, type Mariadb, startMariadb } from '../../harness/mariadb.js';
 import { tempDir } from '../../harness/worker.js';
 import { fixtureDip, metsFixtures } from './fixtureDip.js';
@@ -60,14 +58,7 @@ export function useAtomSite(): AtomSiteFixture {
     const root = (t.root = tempDir({}, 'atom-root-'));
     const indexLog = (t.indexLog = path.join(root, 'index-jobs.log'));
     // AtoM's PHP worker, as far as this test needs it: it serves the index job and writes down each payload.
-    indexWorker = trackChild(
-      spawn('gearman', ['-w', '-h', '127.0.0.1', '-p', String(gearmand.port), '-f', INDEX_JOB, '--', 'sh', '-c', `cat >> ${indexLog}; echo >> ${indexLog}`], { stdio: 'ignore' }),
-    );
-    for (;;) {
-      const status = await serverStatus({ host: '127.0.0.1', port: gearmand.port });
-      if (status.some((s) => s.function === INDEX_JOB && s.availableWorkers > 0)) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    indexWorker = await startCliWorker(gearmand.port, INDEX_JOB, ['sh', '-c', `cat >> ${indexLog}; echo >> ${indexLog}`]);
     t.site = openAtomSite({
       database: { host: db.host, port: db.port, database: db.database, user: db.user, password: db.password, charset: 'utf8mb4', source: 'test' },
       connections: 2,
