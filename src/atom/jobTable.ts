@@ -3,7 +3,7 @@
 // and the error note. Every change goes through the outbox, so a slow or absent database never
 // holds up a job; only the check that the row exists waits, and not for long.
 import type { Logger } from 'pino';
-import type { HandlerExtras, JobEvent, WorkerObserver } from '../runtime/worker.js';
+import type { HandlerExtras, JobEvent, WorkerObserver } from '../runtime/events.js';
 import type { AtomDatabase } from './database.js';
 import { atomJobLine, type AtomPriority, phpJsonEncode } from './jobLine.js';
 import { JOB_STATUS_COMPLETED, JOB_STATUS_ERROR, jobRowExists } from './jobRows.js';

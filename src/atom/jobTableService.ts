@@ -1,7 +1,7 @@
 // Everything `run` needs to keep AtoM's job rows: the pool, the outbox (stored in the journal when
 // there is one), the observer, a start-up probe that only logs, and a bounded shutdown.
 import type { Logger } from 'pino';
-import type { WorkerObserver } from '../runtime/worker.js';
+import type { WorkerObserver } from '../runtime/events.js';
 import { type AtomDatabase, type AtomDatabaseSettings, describeDatabaseError, openAtomDatabase } from './database.js';
 import { describeDatabase } from './databaseSettings.js';
 import { jobTableObserver } from './jobTable.js';

@@ -11,7 +11,8 @@ import { prepare } from '../runtime/prepare.js';
 import { type AtomDatabaseSettings, describeDatabase } from '../atom/databaseSettings.js';
 import { atomJobCoverage, type JobTypeCoverage, unservedWarning } from '../atom/jobTypes.js';
 import { isAtomSite, renderAtomJobTypes } from './atomJobTypes.js';
-import { EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
+import { EX_CONFIG, EX_UNAVAILABLE } from '../exitCodes.js';
+import { exitCodeOf } from './reportError.js';
 import { addConnectionOptions, addJobOptions, addOperationsOptions, positiveInteger } from './options.js';
 import { snakeCaseKeys } from './json.js';
 import { formatTable, plural } from './table.js';
@@ -181,7 +182,7 @@ async function check(flags: CheckFlags): Promise<number> {
   if (flags.json) process.stdout.write(`${JSON.stringify(snakeCaseKeys(report), null, 2)}\n`);
   else process.stdout.write(renderCheck(report, settings.serversSource));
   const serverDown = servers.some((server) => !server.ok) || (atomDatabase !== undefined && !atomDatabase.ok);
-  return report.ok ? 0 : serverDown ? EX_UNAVAILABLE : 78;
+  return report.ok ? 0 : serverDown ? EX_UNAVAILABLE : EX_CONFIG;
 }
 
 function renderCheck(report: CheckReport, serversSource: string): string {

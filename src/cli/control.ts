@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { type ControlCommand, controlAll, runDirCandidates } from '../ops/control.js';
-import { exitCodeOf } from './exitCodes.js';
+import { EX_UNAVAILABLE } from '../exitCodes.js';
+import { exitCodeOf } from './reportError.js';
 import { addLocalConfigOptions, positiveInteger } from './options.js';
 import { snakeCaseKeys } from './json.js';
 import { plural } from './table.js';
@@ -53,7 +54,7 @@ async function controlVerb(command: ControlCommand, flags: ControlFlags): Promis
   }
   if (results.length === 0) {
     process.stderr.write(`atom-worker ${command}: no running worker found${flags.pid !== undefined ? ` with pid ${flags.pid}` : ''} (looked in ${runDirs.join(', ')})\n`);
-    return 69;
+    return EX_UNAVAILABLE;
   }
   let failures = 0;
   for (const result of results) {

@@ -7,10 +7,9 @@ import { resolveSettings } from '../config/settings.js';
 import { createLogger } from '../log.js';
 import { executeJob } from '../runtime/execute.js';
 import { loadJobs } from '../runtime/loadJobs.js';
-import { exitCodeOf } from './exitCodes.js';
+import { EX_USAGE, EXIT_FAILED } from '../exitCodes.js';
+import { exitCodeOf } from './reportError.js';
 import { addJobOptions, addLogOptions, positiveInteger } from './options.js';
-
-export const EX_JOB_FAILED = 1;
 
 /** Payload argument: inline text, `@file`, or `-` for standard input. */
 export function readPayloadArgument(argument: string | undefined): Buffer {
@@ -48,7 +47,7 @@ export async function execJob(jobName: string, payloadArgument: string | undefin
   const job = jobs.get(jobName);
   if (!job) {
     process.stderr.write(`atom-worker exec: no job named "${jobName}" (loaded: ${[...jobs.keys()].join(', ') || 'none'})\n`);
-    return 64;
+    return EX_USAGE;
   }
   const payload = readPayloadArgument(payloadArgument);
   // Logs go to stderr so stdout carries only the result.
@@ -83,5 +82,5 @@ export async function execJob(jobName: string, payloadArgument: string | undefin
     return 0;
   }
   process.stderr.write(`${outcome.kind}: ${outcome.reason} (after ${durationMs} ms)\n`);
-  return EX_JOB_FAILED;
+  return EXIT_FAILED;
 }

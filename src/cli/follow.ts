@@ -2,7 +2,8 @@
 // otherwise), WORK_DATA to stdout and warnings to stderr as they come. A foreground job reports its
 // own outcome; a background one is followed with GET_STATUS until the server forgets it.
 import { existsSync } from 'node:fs';
-import type { GearmanClient, JobStatus, SubmitOptions } from '../gearman/client.js';
+import type { GearmanClient } from '../gearman/client.js';
+import type { JobStatus, SubmitOptions } from '../gearman/clientTypes.js';
 
 /** `[######--------] 3/5 60%` */
 export function progressBar(numerator: number, denominator: number, width = 30): string {

@@ -1,6 +1,7 @@
 // The commander program: one file per verb, registered here.
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { EX_USAGE, EXIT_OK } from '../exitCodes.js';
 import { registerExec } from './exec.js';
 import { registerRun } from './run.js';
 import { registerCheck } from './check.js';
@@ -46,7 +47,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version exit 0; usage errors exit 64 (EX_USAGE), already printed by commander.
-      process.exitCode = error.exitCode === 0 ? 0 : 64;
+      process.exitCode = error.exitCode === 0 ? EXIT_OK : EX_USAGE;
       return;
     }
     throw error;

@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
 import { type ConfigFlags, resolveSettings } from '../config/settings.js';
 import { JOURNAL_STATUSES, JournalReader, type JournalRow, type JournalStatus, processAlive } from '../journal/journal.js';
-import { exitCodeOf } from './exitCodes.js';
+import { EX_NOINPUT, EX_USAGE } from '../exitCodes.js';
+import { exitCodeOf } from './reportError.js';
 import { addLocalConfigOptions, positiveInteger } from './options.js';
 import { formatDuration, formatTable, parseTimeArgument, plural } from './table.js';
 import { journalToRead } from '../ops/serviceLocations.js';
@@ -63,7 +64,7 @@ function journalFile(flags: JobsFlags): string | number {
     const settings = resolveSettings(flags, { requireServers: false, atomDatabase: false });
     if (settings.journalPath === undefined) {
       process.stderr.write('atom-worker jobs: the journal is off\n');
-      return 64;
+      return EX_USAGE;
     }
     const file = journalToRead({ journalPath: settings.journalPath, journalPathIsDefault: settings.journalPathIsDefault });
     if (file !== settings.journalPath) process.stderr.write(`(reading the installed service's journal, ${file})\n`);
@@ -80,7 +81,7 @@ function openReader(flags: JobsFlags, write: boolean): JournalReader | number {
     return new JournalReader(file, { write });
   } catch (error) {
     process.stderr.write(`atom-worker jobs: cannot open the journal ${file}: ${(error as Error).message}\n`);
-    return 66;
+    return EX_NOINPUT;
   }
 }
 
@@ -102,7 +103,7 @@ function describeRows(rows: readonly JournalRow[]): Array<JournalRow & { worker_
 
 function badTime(flag: string, error: unknown): number {
   process.stderr.write(`atom-worker jobs: ${flag}: ${(error as Error).message}\n`);
-  return 64;
+  return EX_USAGE;
 }
 
 function listJobs(reader: JournalReader, flags: JobsFlags): number {
@@ -202,7 +203,7 @@ async function clearJobs(reader: JournalReader, flags: JobsFlags): Promise<numbe
   if (!flags.yes) {
     if (process.stdin.isTTY !== true) {
       process.stderr.write(`atom-worker jobs clear: would delete ${plural(counts.clearable, 'job')}${scope}; pass --yes to confirm when not on a terminal\n`);
-      return 64;
+      return EX_USAGE;
     }
     const { createInterface } = await import('node:readline/promises');
     const prompt = createInterface({ input: process.stdin, output: process.stderr });

@@ -6,7 +6,7 @@ import { Argument, type Command, Option } from 'commander';
 import { type ConfigFlags, DEFAULT_CONFIG_FILE, DEFAULT_ENV, DEFAULT_SHUTDOWN_TIMEOUT_S, resolveSettings } from '../config/settings.js';
 import { systemdUnit, upstartJob, type UnitOptions } from '../ops/units.js';
 import { VERSION } from '../version.js';
-import { exitCodeOf } from './exitCodes.js';
+import { exitCodeOf } from './reportError.js';
 import { positiveInteger } from './options.js';
 
 /** As commander hands them over: the options with a default are always set. */

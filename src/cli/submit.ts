@@ -4,10 +4,12 @@
 import { randomUUID } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import type { ServerAddress } from '../gearman/address.js';
-import type { GearmanClient, Priority } from '../gearman/client.js';
+import type { GearmanClient } from '../gearman/client.js';
+import type { Priority } from '../gearman/clientTypes.js';
 import { type ConfigFlags, resolveSettings } from '../config/settings.js';
-import { EX_TEMPFAIL, EX_UNAVAILABLE, exitCodeOf } from './exitCodes.js';
-import { EX_JOB_FAILED, readPayloadArgument } from './exec.js';
+import { EX_NOINPUT, EX_TEMPFAIL, EX_UNAVAILABLE, EXIT_FAILED } from '../exitCodes.js';
+import { readPayloadArgument } from './exec.js';
+import { exitCodeOf } from './reportError.js';
 import { FollowTimeout, followBackground, JobDisplay, journalledOutcome, resultValue, withTimeout } from './follow.js';
 import { journalToRead } from '../ops/serviceLocations.js';
 import { addConnectionOptions, positiveInteger } from './options.js';
@@ -67,13 +69,14 @@ async function submitJob(jobName: string, payloadArgument: string | undefined, f
     payload = readPayloadArgument(payloadArgument);
   } catch (error) {
     process.stderr.write(`atom-worker submit: cannot read the payload: ${(error as Error).message}\n`);
-    return 66;
+    return EX_NOINPUT;
   }
   const fn = flags.rawName ? jobName : settings.prefix + jobName;
   const unique = flags.unique ?? randomUUID();
   const priority = flags.priority ?? 'normal';
   // Loaded here, not at start-up: every verb's module is imported by the CLI, `run` included.
-  const { ClientError, GearmanClient } = await import('../gearman/client.js');
+  const { GearmanClient } = await import('../gearman/client.js');
+  const { ClientError } = await import('../gearman/clientTypes.js');
   const client = new GearmanClient(settings.servers);
   const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
   const json = flags.json === true;
@@ -178,7 +181,7 @@ async function followForeground(client: GearmanClient, job: ForegroundJob): Prom
   if (job.json) {
     const detail = outcome.status === 'complete' ? { result: resultValue(outcome.result) } : outcome.status === 'exception' ? { error: outcome.message } : { error: reason ?? null };
     printJson(job, { handle: outcome.handle || handle, server: outcome.server }, outcome.status, durationMs, display, detail);
-    return outcome.status === 'complete' ? 0 : EX_JOB_FAILED;
+    return outcome.status === 'complete' ? 0 : EXIT_FAILED;
   }
   switch (outcome.status) {
     case 'complete': {
@@ -189,10 +192,10 @@ async function followForeground(client: GearmanClient, job: ForegroundJob): Prom
     }
     case 'exception':
       process.stderr.write(`exception: ${outcome.message} (after ${durationMs} ms)\n`);
-      return EX_JOB_FAILED;
+      return EXIT_FAILED;
     case 'fail':
       process.stderr.write(`failed${reason !== undefined ? `: ${reason}` : ''} (after ${durationMs} ms)\n`);
-      return EX_JOB_FAILED;
+      return EXIT_FAILED;
   }
 }
 
@@ -229,5 +232,5 @@ async function followQueued(client: GearmanClient, job: QueuedJob): Promise<numb
   } else {
     process.stderr.write(`${journalled.status}${journalled.error ? `: ${journalled.error}` : ''} (after ${durationMs} ms; from the journal)\n`);
   }
-  return journalled === undefined || journalled.status === 'completed' ? 0 : EX_JOB_FAILED;
+  return journalled === undefined || journalled.status === 'completed' ? 0 : EXIT_FAILED;
 }

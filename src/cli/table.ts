@@ -37,7 +37,4 @@ export function parseTimeArgument(value: string, now = Date.now()): number {
   return parsed;
 }
 
-/** `1 job`, `3 jobs` */
-export function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}
+export { plural } from '../text.js';

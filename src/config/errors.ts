@@ -1,8 +1,5 @@
 // Configuration problems: one message naming the file, the key path and the problem; exit 78.
 
-/** sysexits.h EX_CONFIG: what supervisors and scripts expect for "fix your configuration". */
-export const EX_CONFIG = 78;
-
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(

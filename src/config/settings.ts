@@ -1,14 +1,14 @@
 // Resolve the effective settings: CLI flags, then ATOM_WORKER_SERVERS, then the file, then defaults.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { atomConfigPhpPath, readAtomConfigPhp } from '../atom/configPhp.js';
-import { type AtomDatabaseSettings, DEFAULT_DATABASE_CHARSET, databaseEndpoint } from '../atom/databaseSettings.js';
+import type { AtomDatabaseSettings } from '../atom/databaseSettings.js';
+import { resolveAtomDatabase } from './atomDatabase.js';
 import { parseAddress, parseAddressList, type ServerAddress } from '../gearman/address.js';
-import { ConfigError, describeReadError } from './errors.js';
+import { ConfigError } from './errors.js';
 import { loadConfigFile, type LoadedConfig } from './load.js';
 import { atomJobPrefix } from './prefix.js';
-import { type AtomDatabaseSection, type AtomWorkerSection, knownAtomDatabaseKeys, type Section } from './schema.js';
+import type { Section } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'config/gearman.yml';
 export const DEFAULT_ENV = 'worker';
@@ -58,6 +58,8 @@ export interface Settings {
   /** Where each server came from, for messages. */
   readonly serversSource: string;
   readonly jobsDirs: readonly string[];
+  /** Neither --jobs nor jobs_dirs chose the folders (the built-in jobs are then loaded, unless startWorker got jobs of its own). */
+  readonly jobsDirsIsDefault: boolean;
   readonly concurrency: number;
   readonly logLevel: string;
   readonly logFile: string | undefined;
@@ -159,97 +161,14 @@ function parseServerFlag(source: string, value: string): ServerAddress[] {
   }
 }
 
-const ATOM_DATABASE = 'atom_worker.atom_database';
-/** The keys that describe a connection (`enabled` only switches it). */
-const ATOM_DATABASE_CONNECTION_KEYS = ['host', 'port', 'socket', 'user', 'password', 'password_file'] as const;
-
-function fileMissing(file: string): boolean {
-  try {
-    statSync(file);
-    return false;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    // Any other failure (permission denied…) is for readAtomConfigPhp to report.
-    return code === 'ENOENT' || code === 'ENOTDIR';
-  }
-}
-
-/** The first line of `password_file`, read now. */
-function readPasswordFile(file: string, passwordFile: string): string {
-  const resolved = path.resolve(passwordFile);
-  let text: string;
-  try {
-    text = readFileSync(resolved, 'utf8');
-  } catch (error) {
-    throw new ConfigError(file, `${ATOM_DATABASE}.password_file`, `cannot read ${resolved} (${describeReadError(error)})`);
-  }
-  return text.split(/\r?\n/, 1)[0] ?? '';
-}
-
-function explicitDatabase(file: string, db: AtomDatabaseSection & { name: string }, warnings: string[]): AtomDatabaseSettings {
-  if (db.user === undefined) throw new ConfigError(file, `${ATOM_DATABASE}.user`, 'missing: the MySQL user to connect as');
-  if (db.password !== undefined && db.password_file !== undefined) {
-    throw new ConfigError(file, `${ATOM_DATABASE}.password_file`, 'set either password or password_file, not both');
-  }
-  const endpoint = databaseEndpoint(db.host, db.port, db.socket);
-  if ('host' in endpoint && db.socket !== undefined) {
-    throw new ConfigError(file, `${ATOM_DATABASE}.socket`, `set either socket or host, not both: host ${db.host} is reached over TCP`);
-  }
-  if ('socket' in endpoint && db.port !== undefined) {
-    warnings.push(
-      `${file}: ${ATOM_DATABASE}.port: not used: without host (or with host localhost) the connection goes through the Unix socket ${endpoint.socket}; set host: 127.0.0.1 for TCP`,
-    );
-  }
-  return {
-    ...endpoint,
-    database: db.name,
-    user: db.user,
-    password: db.password_file !== undefined ? readPasswordFile(file, db.password_file) : (db.password ?? ''),
-    charset: DEFAULT_DATABASE_CHARSET,
-    source: 'atom_database',
-  };
-}
-
-/** An explicit `atom_database` (with `name`) wins; else AtoM's config.php under atom_root_dir; else none. */
-function resolveAtomDatabase(file: string, aw: AtomWorkerSection, flags: ConfigFlags, warnings: string[]): AtomDatabaseSettings | undefined {
-  const db: AtomDatabaseSection = aw.atom_database ?? {};
-  for (const key of Object.keys(db)) {
-    if (!knownAtomDatabaseKeys.has(key)) warnings.push(`${file}: ${ATOM_DATABASE}.${key}: unknown key, ignored`);
-  }
-  if (flags.atomDatabase === false || db.enabled === false) return undefined;
-  const { name } = db;
-  if (name !== undefined) return explicitDatabase(file, { ...db, name }, warnings);
-  const given = ATOM_DATABASE_CONNECTION_KEYS.filter((key) => db[key] !== undefined);
-  if (given.length > 0) {
-    throw new ConfigError(
-      file,
-      `${ATOM_DATABASE}.name`,
-      `missing: ${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} set, but not the database name (without atom_database.name, the database comes from <atom_root_dir>/config/config.php)`,
-    );
-  }
-  if (aw.atom_root_dir !== undefined) {
-    const configPhp = atomConfigPhpPath(path.resolve(aw.atom_root_dir));
-    // atom_root_dir may be set only for the function-name prefix, on a host without AtoM's files.
-    if (db.enabled !== true && fileMissing(configPhp)) {
-      warnings.push(
-        `${configPhp}: not found, so AtoM's job rows will not be updated; set ${ATOM_DATABASE} to name the database, or ${ATOM_DATABASE}.enabled: false to go without it`,
-      );
-      return undefined;
-    }
-    return readAtomConfigPhp(configPhp);
-  }
-  if (db.enabled === true) {
-    throw new ConfigError(file, `${ATOM_DATABASE}.enabled`, 'true, but neither atom_database.name nor atom_root_dir says where the database is');
-  }
-  return undefined;
-}
-
 export interface ResolveOptions {
   readonly environment?: NodeJS.ProcessEnv;
   /** `exec` runs jobs without a job server. */
   readonly requireServers?: boolean;
   /** Resolve `atomDatabase` (read AtoM's config.php); default true. Verbs that never use it may skip it. */
   readonly atomDatabase?: boolean;
+  /** Settings already parsed (startWorker's `config`), instead of reading a file. */
+  readonly config?: LoadedConfig;
 }
 
 export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}): Settings {
@@ -261,7 +180,7 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
   // Without an explicit --config, a missing default file is fine when servers come from elsewhere.
   const fileNeeded =
     flags.config !== undefined || existsSync(configFile) || (requireServers && flags.servers === undefined && !envServers);
-  const loaded: LoadedConfig | undefined = fileNeeded ? loadConfigFile(configFile, env) : undefined;
+  const loaded: LoadedConfig | undefined = options.config ?? (fileNeeded ? loadConfigFile(configFile, env) : undefined);
   const section: Section = loaded?.section ?? {};
   const file = loaded?.file ?? '(no config file)';
   const aw = section.atom_worker ?? {};
@@ -302,7 +221,7 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
   }
 
   const jobsDirs = flags.jobs && flags.jobs.length > 0 ? flags.jobs : list(aw.jobs_dirs);
-  const atomDatabase = (options.atomDatabase ?? true) ? resolveAtomDatabase(file, aw, flags, warnings) : undefined;
+  const atomDatabase = (options.atomDatabase ?? true) ? resolveAtomDatabase(file, aw, flags.atomDatabase === false, warnings) : undefined;
   const { atom_database: _credentials, ...jobSettings } = aw;
 
   const heartbeatIntervalS = flags.heartbeatInterval ?? aw.heartbeat_interval ?? DEFAULT_HEARTBEAT_INTERVAL_S;
@@ -313,6 +232,7 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
     servers,
     serversSource,
     jobsDirs: jobsDirs.length > 0 ? jobsDirs.map((dir) => (dir === BUILTIN_JOBS ? builtinJobsDir() : path.resolve(dir))) : [builtinJobsDir()],
+    jobsDirsIsDefault: jobsDirs.length === 0,
     concurrency: flags.concurrency ?? aw.concurrency ?? 1,
     logLevel,
     logFile: flags.logFile ?? aw.log_file,

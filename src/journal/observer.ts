@@ -1,7 +1,7 @@
 // The worker observer that journals every job run, recognises re-deliveries after a crash, and
 // enforces max_attempts through the synchronous refuseJob hook.
 import type { Logger } from 'pino';
-import type { JobEndStatus, JobEvent, WorkerObserver } from '../runtime/worker.js';
+import type { JobEndStatus, JobEvent, WorkerObserver } from '../runtime/events.js';
 import { type JournalStatus, JournalWriter, type RunRef } from './journal.js';
 
 export interface JournalObserverOptions {

@@ -5,7 +5,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, unlinkSync } 
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { WorkerState } from '../runtime/worker.js';
+import type { WorkerState } from '../runtime/events.js';
 import { installedServiceRunDirs } from './serviceLocations.js';
 
 export type ControlCommand = 'status' | 'quiet' | 'resume';

@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { WorkerObserver, WorkerState } from '../runtime/worker.js';
+import type { WorkerObserver, WorkerState } from '../runtime/events.js';
 
 export interface MetricsSources {
   /** Event-loop lag of the last tick, in ms. */

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import type { UnixDgramSocket } from 'unix-dgram';
-import type { WorkerObserver, WorkerState } from '../runtime/worker.js';
+import type { WorkerObserver, WorkerState } from '../runtime/events.js';
 
 export interface NotifySender {
   /** Send one datagram; synchronous, so messages arrive in the order sent. */

@@ -3,7 +3,7 @@
 import { ConfigError } from '../config/errors.js';
 import type { Settings } from '../config/settings.js';
 import type { LoadedJob } from './loadJobs.js';
-import type { Registration } from './worker.js';
+import { type Registration, serverTimeoutFor } from './options.js';
 
 export interface Selection {
   readonly registrations: Registration[];
@@ -57,4 +57,14 @@ export function selectRegistrations(jobs: ReadonlyMap<string, LoadedJob>, settin
     );
   }
   return { registrations, warnings };
+}
+
+/** The registrations as `run`'s start-up line and `check` list them. */
+export function describeRegistrations(registrations: readonly Registration[], serverTimeouts = false): Array<{ job: string; function: string; timeout_ms?: number; server_timeout_ms?: number }> {
+  return registrations.map((registration) => ({
+    job: registration.job.name,
+    function: registration.functionName,
+    ...(registration.timeoutMs !== undefined ? { timeout_ms: registration.timeoutMs } : {}),
+    ...(registration.timeoutMs !== undefined && serverTimeouts ? { server_timeout_ms: serverTimeoutFor(registration.timeoutMs) } : {}),
+  }));
 }

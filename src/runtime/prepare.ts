@@ -1,9 +1,10 @@
-// Start-up shared by `run`, `check` and `exec`: settings, job modules, registrations. Throws
-// ConfigError / JobLoadError for the CLI to report with exit code 78.
+// Start-up shared by `run`, `check`, `exec` and startWorker: settings, job modules, registrations.
+// Throws ConfigError / JobLoadError for the caller to report (the CLI with exit code 78).
 import { type ConfigFlags, type ResolveOptions, resolveSettings, type Settings } from '../config/settings.js';
+import type { JobDefinition } from '../types.js';
 import { selectRegistrations } from './abilities.js';
-import { type LoadedJob, loadJobs } from './loadJobs.js';
-import type { Registration } from './worker.js';
+import { JobLoadError, type LoadedJob, loadJobs, validateDefinition } from './loadJobs.js';
+import type { Registration } from './options.js';
 
 export interface Prepared {
   readonly settings: Settings;
@@ -13,9 +14,25 @@ export interface Prepared {
   readonly warnings: readonly string[];
 }
 
-export async function prepare(flags: ConfigFlags, options: ResolveOptions = {}): Promise<Prepared> {
+export interface PrepareOptions extends ResolveOptions {
+  /**
+   * Job definitions given in-process (startWorker's `jobs`), beside the job folders'. With them and no
+   * jobs_dirs, the built-in jobs are not loaded.
+   */
+  readonly jobs?: readonly JobDefinition<never, unknown>[];
+}
+
+export async function prepare(flags: ConfigFlags, options: PrepareOptions = {}): Promise<Prepared> {
   const settings = resolveSettings(flags, options);
-  const jobs = await loadJobs(settings.jobsDirs);
+  const given = options.jobs ?? [];
+  const jobs = await loadJobs(given.length > 0 && settings.jobsDirsIsDefault ? [] : settings.jobsDirs);
+  given.forEach((definition, index) => {
+    const where = `jobs[${index}] (given to startWorker)`;
+    const job = validateDefinition(where, definition);
+    const existing = jobs.get(job.name);
+    if (existing) throw new JobLoadError(where, `duplicate job name "${job.name}" (also defined in ${existing.file})`);
+    jobs.set(job.name, job);
+  });
   const selection = selectRegistrations(jobs, settings);
   return { settings, jobs, registrations: selection.registrations, warnings: [...settings.warnings, ...selection.warnings] };
 }

@@ -1,7 +1,17 @@
 // Signals a supervised worker honours: TERM/INT drain (a second one stops now), TSTP/CONT pause and
 // resume grabbing, HUP reopens the log file.
 import type { Logger } from 'pino';
-import type { Worker } from './worker.js';
+import type { WorkerState } from './events.js';
+
+/** What the signals move: the worker, or startWorker's handle. */
+export interface SignalTarget {
+  readonly state: WorkerState;
+  readonly running: number;
+  drain(reason: string): void;
+  stopNow(reason: string): void;
+  quiet(): void;
+  resume(): void;
+}
 
 export interface SignalOptions {
   readonly log: Logger;
@@ -9,7 +19,7 @@ export interface SignalOptions {
 }
 
 /** Install the handlers; returns a function that removes them. */
-export function installSignalHandlers(worker: Worker, options: SignalOptions): () => void {
+export function installSignalHandlers(worker: SignalTarget, options: SignalOptions): () => void {
   let stopRequests = 0;
   const stop = (signal: NodeJS.Signals): void => {
     stopRequests++;
@@ -27,7 +37,7 @@ export function installSignalHandlers(worker: Worker, options: SignalOptions): (
   };
   // SIGCONT also comes from job control and from coreutils `timeout`: only worth a line when it resumes.
   const resume = (): void => {
-    if (worker.currentState !== 'quiet') return;
+    if (worker.state !== 'quiet') return;
     options.log.info({ signal: 'SIGCONT' }, 'SIGCONT received: taking jobs again');
     worker.resume();
   };

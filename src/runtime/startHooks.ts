@@ -1,7 +1,7 @@
 // Job modules' `start` hooks, run once by `run` before the worker takes jobs. A failing hook is the
 // job's problem, not the worker's: it is logged and the worker starts.
 import type { Logger } from 'pino';
-import type { Registration } from './worker.js';
+import type { Registration } from './options.js';
 
 export async function runStartHooks(registrations: readonly Registration[], settings: Readonly<Record<string, unknown>>, log: Logger): Promise<void> {
   const seen = new Set<string>();

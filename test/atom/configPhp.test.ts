@@ -2,7 +2,8 @@
 // PHP's string escapes, and errors that name the file, the key and the line.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { atomConfigPhpPath, parsePdoMysqlDsn, parsePhpLiteral, readAtomConfigPhp } from '../../src/atom/configPhp.js';
+import { atomConfigPhpPath, parsePdoMysqlDsn, readAtomConfigPhp } from '../../src/atom/configPhp.js';
+import { parsePhpLiteral } from '../../src/atom/phpLiteral.js';
 import { DEFAULT_MYSQL_SOCKET, describeDatabase } from '../../src/atom/databaseSettings.js';
 import { tempDir } from '../harness/worker.js';
 import { configError } from '../config/configError.js';

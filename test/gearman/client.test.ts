@@ -1,7 +1,8 @@
 // The client against real job servers: servers chosen by hashing the unique key, failover when one is down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverStatus } from '../../src/gearman/admin.js';
-import { ClientError, GearmanClient } from '../../src/gearman/client.js';
+import { GearmanClient } from '../../src/gearman/client.js';
+import { ClientError } from '../../src/gearman/clientTypes.js';
 import { freeLowPort, type Gearmand, startGearmand } from '../harness/gearmand.js';
 
 describe('GearmanClient server choice', () => {

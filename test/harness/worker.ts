@@ -37,8 +37,13 @@ export interface SpawnOptions {
 }
 
 export function spawnCli(args: readonly string[], options: SpawnOptions = {}): SpawnedWorker {
+  return spawnNode(cliPath, args, options);
+}
+
+/** Run a Node script (the CLI, or a program of a test's own); its JSON lines parsed, other lines as `{ text }`. */
+export function spawnNode(script: string, args: readonly string[], options: SpawnOptions = {}): SpawnedWorker {
   const child = trackChild(
-    spawn(process.execPath, [cliPath, ...args], {
+    spawn(process.execPath, [script, ...args], {
       // A fresh working directory: the worker's default journal and run dir (var/) stay out of the repo.
       cwd: options.cwd ?? tempDir(),
       env: { ...process.env, ...options.env },
@@ -63,7 +68,7 @@ export function spawnCli(args: readonly string[], options: SpawnOptions = {}): S
       try {
         line = JSON.parse(text) as LogLine;
       } catch {
-        continue;
+        line = { text };
       }
       lines.push(line);
       for (const waiter of [...waiters]) {

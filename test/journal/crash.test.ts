@@ -1,9 +1,10 @@
 // The journal across a crash: a worker SIGKILLed mid-job, the job re-delivered by gearmand to a new
 // worker, journalled as attempt 2; and with max_attempts the next re-delivery gives up.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { GearmanClient } from '../../src/gearman/client.js';
-import { type Gearmand, startGearmand } from '../harness/gearmand.js';
+import type { GearmanClient } from '../../src/gearman/client.js';
+import type { Gearmand } from '../harness/gearmand.js';
+import { useGearmand } from '../harness/gearmandFixture.js';
 import { type LogLine, tempDir } from '../harness/worker.js';
 import { cli, startWorker, stopWorker } from '../ops/helpers.js';
 
@@ -27,17 +28,10 @@ async function journalledRunning(file: string, unique: string): Promise<void> {
 }
 
 describe('journal across a SIGKILL', () => {
+  const fixture = useGearmand();
   let gearmand: Gearmand;
   let client: GearmanClient;
-
-  beforeAll(async () => {
-    gearmand = await startGearmand();
-    client = new GearmanClient([{ host: gearmand.host, port: gearmand.port }]);
-  });
-  afterAll(async () => {
-    client.close();
-    await gearmand?.stop();
-  });
+  beforeAll(() => ({ gearmand, client } = fixture));
 
   it('a worker killed mid-job and restarted shows that job as attempt 2, and the first run as abandoned', async () => {
     const dir = tempDir();

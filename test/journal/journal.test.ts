@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { JournalReader, JournalWriter, openJournalDatabase } from '../../src/journal/journal.js';
 import { journalObserver, journalStatusOf } from '../../src/journal/observer.js';
-import type { JobEvent } from '../../src/runtime/worker.js';
+import type { JobEvent } from '../../src/runtime/events.js';
 import { tempDir } from '../harness/worker.js';
 import { hostname } from 'node:os';
 

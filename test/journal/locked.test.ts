@@ -4,10 +4,11 @@
 // rows were lost to the journal.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GearmanClient } from '../../src/gearman/client.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { GearmanClient } from '../../src/gearman/client.js';
 import { JournalReader } from '../../src/journal/journal.js';
-import { type Gearmand, startGearmand } from '../harness/gearmand.js';
+import type { Gearmand } from '../harness/gearmand.js';
+import { useGearmand } from '../harness/gearmandFixture.js';
 import { trackChild } from '../harness/cleanup.js';
 import { isConnected, repoRoot, spawnCli, type SpawnedWorker, tempDir } from '../harness/worker.js';
 
@@ -41,16 +42,10 @@ function completedRows(file: string): number {
 }
 
 describe('a locked journal', () => {
+  const fixture = useGearmand();
   let gearmand: Gearmand;
   let client: GearmanClient;
-  beforeAll(async () => {
-    gearmand = await startGearmand();
-    client = new GearmanClient([{ host: gearmand.host, port: gearmand.port }]);
-  });
-  afterAll(async () => {
-    client?.close();
-    await gearmand?.stop();
-  });
+  beforeAll(() => ({ gearmand, client } = fixture));
 
   async function startWorker(journal: string): Promise<SpawnedWorker> {
     const worker = spawnCli(['run', '--servers', gearmand.address, '--journal', journal, '--log-format', 'json', '--run-dir', path.join(path.dirname(journal), 'run'), '--metrics-port', '0']);

@@ -6,7 +6,7 @@ import type { UnixDgramSocket } from 'unix-dgram';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GearmanClient } from '../../src/gearman/client.js';
 import { startSdNotify, statusLine, watchdogUsec } from '../../src/ops/sdNotify.js';
-import type { WorkerState } from '../../src/runtime/worker.js';
+import type { WorkerState } from '../../src/runtime/events.js';
 import { type Gearmand, startGearmand } from '../harness/gearmand.js';
 import { tempDir } from '../harness/worker.js';
 import { startWorker } from './helpers.js';

@@ -4,7 +4,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { serverStatus } from '../../src/gearman/admin.js';
-import { GearmanClient, type JobOutcome } from '../../src/gearman/client.js';
+import { GearmanClient } from '../../src/gearman/client.js';
+import type { JobOutcome } from '../../src/gearman/clientTypes.js';
 import { freeLowPort, type Gearmand, startGearmand } from '../harness/gearmand.js';
 import { isFullyRegistered, type LogLine, repoRoot, type SpawnedWorker, spawnCli, tempDir } from '../harness/worker.js';
 

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { GearmanClient, type JobOutcome } from '../../src/gearman/client.js';
+import { GearmanClient } from '../../src/gearman/client.js';
+import type { JobOutcome } from '../../src/gearman/clientTypes.js';
 import { type Gearmand, startGearmand } from '../harness/gearmand.js';
 import { isFullyRegistered, type LogLine, type SpawnedWorker, spawnCli, tempDir } from '../harness/worker.js';
 

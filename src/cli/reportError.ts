@@ -1,13 +1,8 @@
-// How the CLI reports the errors that end a verb: a one-line message on stderr and a sysexits code.
-import { ConfigError, EX_CONFIG } from '../config/errors.js';
+// How the CLI reports the errors that end a verb: a one-line message on stderr and an exit code
+// from the one table, src/exitCodes.ts.
+import { ConfigError } from '../config/errors.js';
+import { EX_CONFIG } from '../exitCodes.js';
 import { JobLoadError } from '../runtime/loadJobs.js';
-
-export const EX_SOFTWARE = 70;
-/** sysexits EX_IOERR: the journal could not be written. */
-export const EX_IOERR = 74;
-export const EX_UNAVAILABLE = 69;
-/** sysexits EX_TEMPFAIL: gave up waiting; trying again later may work. */
-export const EX_TEMPFAIL = 75;
 
 /** Print a known error the way users should see it; returns the exit code, or undefined if unknown. */
 export function reportKnownError(error: unknown): number | undefined {

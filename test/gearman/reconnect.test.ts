@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../src/gearman/workerLink.js';
+import { backoffDelay } from '../../src/gearman/reconnect.js';
 
 describe('reconnect backoff', () => {
   const policy = { initialMs: 100, maxMs: 30_000 };
