@@ -9,7 +9,7 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const d = (p) => pathToFileURL(path.join(ROOT, 'dist', 'src', p)).href;
 const modules = process.argv.slice(2).length
   ? process.argv.slice(2).map((m) => (m.startsWith('./') ? d(m.slice(2)) : m))
-  : ['commander', 'zod', 'js-yaml', 'pino', 'pino-pretty', 'better-sqlite3', 'prom-client', d('config/settings.js'), d('runtime/prepare.js'), d('runtime/worker.js'), d('journal/journal.js'), d('ops/control.js'), d('ops/sdNotify.js'), d('ops/metrics.js'), d('cli/index.js')];
+  : ['commander', 'zod', 'js-yaml', 'pino', 'pino-pretty', 'better-sqlite3', 'prom-client', d('config/settings.js'), d('runtime/prepare.js'), d('runtime/worker.js'), d('journal/writer.js'), d('ops/control.js'), d('ops/sdNotify.js'), d('ops/metrics.js'), d('cli/index.js')];
 const mib = (n) => (n / 1048576).toFixed(1).padStart(6);
 const sample = () => {
   globalThis.gc?.();

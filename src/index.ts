@@ -1,7 +1,7 @@
 // Public package entry: what job modules import (`import { defineJob } from 'atom-worker'`) and what
 // a Node program embeds a worker with (`import { startWorker } from 'atom-worker'`).
 export { defineJob } from './types.js';
-export type { AtomJobContext, AtomSite, AtomSql, JobContext, JobDefinition, JobInfo, JobStartContext, PayloadSpec, RawJobDefinition, SqlResultHeader, SqlValue } from './types.js';
+export type { AnyJobDefinition, AtomJobContext, AtomSite, AtomSql, JobContext, JobDefinition, JobInfo, JobStartContext, PayloadSpec, RawJobDefinition, SqlResultHeader, SqlValue } from './types.js';
 export { startWorker } from './service/startWorker.js';
 export type { StartWorkerOptions, WorkerConfig } from './service/startWorker.js';
 export type { StopOptions, WorkerHandle } from './service/handle.js';

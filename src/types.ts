@@ -105,6 +105,9 @@ export interface JobDefinition<P = unknown, R = unknown> {
   start?(ctx: JobStartContext): void | Promise<void>;
 }
 
+/** Any job definition, whatever its payload and result types (startWorker's `jobs`). */
+export type AnyJobDefinition = Omit<JobDefinition<never, unknown>, 'payload'> & { payload?: PayloadSpec<unknown> };
+
 /** A job that takes its payload as bytes (`payload: 'raw'`): the handler gets a Buffer. */
 export type RawJobDefinition<R = unknown> = JobDefinition<Buffer, R> & { payload: 'raw' };
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { GearmanClient } = await import(path.join(ROOT, 'dist/src/gearman/client.js'));
-const { JournalWriter } = await import(path.join(ROOT, 'dist/src/journal/journal.js'));
+const { JournalWriter } = await import(path.join(ROOT, 'dist/src/journal/writer.js'));
 
 const JOBS = Number(process.argv[2] ?? 3000);
 const ROUNDS = Number(process.argv[3] ?? 3);
@@ -83,8 +83,8 @@ function microbench() {
   const n = 20_000;
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
-    const ref = writer.started({ handle: `H:b:${i}`, unique: `u-${i}`, function: 'fn', workerId: 'w', server: 's', startedAt: Date.now(), payloadBytes: 10 });
-    writer.ended(ref, 'completed', Date.now(), 1, { resultBytes: 3 });
+    const ref = writer.start(`H:b:${i}`, `u-${i}`, 'fn', 'w', 's', Date.now(), 10);
+    writer.end(ref, 'completed', Date.now(), 1, undefined, 3);
     if (i % 100 === 99) writer.flush();
   }
   const hot = performance.now() - t0;

@@ -3,7 +3,8 @@
 // pid, and a starting worker adopts the rows of workers on this host that are gone.
 import os from 'node:os';
 import type Database from 'better-sqlite3';
-import { openJournalDatabase, processAlive } from '../journal/journal.js';
+import { openJournalDatabase } from '../journal/database.js';
+import { processAlive } from '../journal/processAlive.js';
 import type { JobRowChange } from './jobRows.js';
 
 // A write that finds the journal locked gives up at once and is retried (the journal's own rule).

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Command } from 'commander';
 import { formatAddress } from '../gearman/address.js';
 import type { ConfigFlags } from '../config/settings.js';
+import { describeRegistrations } from '../runtime/abilities.js';
 import { prepare } from '../runtime/prepare.js';
 import { type AtomDatabaseSettings, describeDatabase } from '../atom/databaseSettings.js';
 import { atomJobCoverage, type JobTypeCoverage, unservedWarning } from '../atom/jobTypes.js';
@@ -128,11 +129,8 @@ async function check(flags: CheckFlags): Promise<number> {
   let journal: CheckReport['journal'] = { path: settings.journalPath ?? null, ok: true };
   if (settings.journalPath !== undefined) {
     try {
-      const { openJournalDatabase } = await import('../journal/journal.js');
-      const db = openJournalDatabase(settings.journalPath);
-      const row = db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number };
-      db.close();
-      journal = { path: settings.journalPath, ok: true, jobs: row.n };
+      const { countJournalJobs } = await import('../journal/database.js');
+      journal = { path: settings.journalPath, ok: true, jobs: countJournalJobs(settings.journalPath) };
     } catch (error) {
       journal = { path: settings.journalPath, ok: false, error: (error as Error).message };
     }
@@ -167,11 +165,7 @@ async function check(flags: CheckFlags): Promise<number> {
     config: settings.configFile ?? null,
     env: settings.env,
     servers,
-    functions: registrations.map((registration) => ({
-      job: registration.job.name,
-      function: registration.functionName,
-      ...(registration.timeoutMs !== undefined ? { timeout_ms: registration.timeoutMs } : {}),
-    })),
+    functions: describeRegistrations(registrations),
     warnings,
     journal,
     ...(atomDatabase ? { atomDatabase } : {}),

@@ -144,7 +144,7 @@ export async function followBackground(client: GearmanClient, handle: string, se
  */
 export async function journalledOutcome(journalPath: string | undefined, handle: string): Promise<BackgroundEnd['journalled']> {
   if (journalPath === undefined || !existsSync(journalPath)) return undefined;
-  const { JournalReader } = await import('../journal/journal.js');
+  const { JournalReader } = await import('../journal/reader.js');
   const reader = new JournalReader(journalPath);
   try {
     for (let attempt = 0; attempt < 10; attempt++) {

@@ -2,7 +2,9 @@
 import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
 import { type ConfigFlags, resolveSettings } from '../config/settings.js';
-import { JOURNAL_STATUSES, JournalReader, type JournalRow, type JournalStatus, processAlive } from '../journal/journal.js';
+import { processAlive } from '../journal/processAlive.js';
+import { JournalReader } from '../journal/reader.js';
+import { JOURNAL_STATUSES, type JournalRow, type JournalStatus } from '../journal/schema.js';
 import { EX_NOINPUT, EX_USAGE } from '../exitCodes.js';
 import { exitCodeOf } from './reportError.js';
 import { addLocalConfigOptions, positiveInteger } from './options.js';

@@ -2,7 +2,9 @@
 // enforces max_attempts through the synchronous refuseJob hook.
 import type { Logger } from 'pino';
 import type { JobEndStatus, JobEvent, WorkerObserver } from '../runtime/events.js';
-import { type JournalStatus, JournalWriter, type RunRef } from './journal.js';
+import type { RunRef } from './run.js';
+import type { JournalStatus } from './schema.js';
+import type { JournalWriter } from './writer.js';
 
 export interface JournalObserverOptions {
   readonly writer: JournalWriter;

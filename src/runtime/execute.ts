@@ -8,11 +8,11 @@ import type { LoadedJob } from './loadJobs.js';
 export type Outcome =
   /** The handler returned; `result` is what goes back to the client. */
   | { readonly kind: 'completed'; readonly result: string | Buffer }
-  /** The payload was refused before the handler ran (WORK_FAIL plus a warning with the reason). */
+  /** The payload was refused before the handler ran (always WORK_WARNING with the reason, then WORK_FAIL). */
   | { readonly kind: 'rejected'; readonly reason: string }
-  /** The handler threw, rejected, or produced something unsendable (WORK_EXCEPTION with the reason). */
+  /** The handler threw, rejected, or produced something unsendable (answered per failure_reply: see answerJob in jobRun.ts). */
   | { readonly kind: 'failed'; readonly reason: string }
-  /** The time limit passed (WORK_EXCEPTION `timed out after T ms`). */
+  /** The time limit passed (reason `timed out after T ms`, answered as a failure). */
   | { readonly kind: 'timed_out'; readonly reason: string }
   /** Aborted by the worker (shutdown, lost connection): no reply, gearmand requeues it. */
   | { readonly kind: 'interrupted'; readonly reason: string };

@@ -1,7 +1,7 @@
 // Start-up shared by `run`, `check`, `exec` and startWorker: settings, job modules, registrations.
 // Throws ConfigError / JobLoadError for the caller to report (the CLI with exit code 78).
 import { type ConfigFlags, type ResolveOptions, resolveSettings, type Settings } from '../config/settings.js';
-import type { JobDefinition } from '../types.js';
+import type { AnyJobDefinition } from '../types.js';
 import { selectRegistrations } from './abilities.js';
 import { JobLoadError, type LoadedJob, loadJobs, validateDefinition } from './loadJobs.js';
 import type { Registration } from './options.js';
@@ -19,7 +19,7 @@ export interface PrepareOptions extends ResolveOptions {
    * Job definitions given in-process (startWorker's `jobs`), beside the job folders'. With them and no
    * jobs_dirs, the built-in jobs are not loaded.
    */
-  readonly jobs?: readonly JobDefinition<never, unknown>[];
+  readonly jobs?: readonly AnyJobDefinition[];
 }
 
 export async function prepare(flags: ConfigFlags, options: PrepareOptions = {}): Promise<Prepared> {

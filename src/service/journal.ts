@@ -5,7 +5,7 @@ import type { Settings } from '../config/settings.js';
 import { EX_CONFIG } from '../exitCodes.js';
 import type { WorkerObserver } from '../runtime/events.js';
 import { slotClientId } from '../runtime/options.js';
-import type { JournalWriter } from '../journal/journal.js';
+import type { JournalWriter } from '../journal/writer.js';
 import { StartupError } from './startupError.js';
 
 /** A locked journal fails every flush: say so at once, then at most this often. */
@@ -17,7 +17,7 @@ export interface WorkerJournal {
 }
 
 export async function openWorkerJournal(settings: Settings, journalPath: string, clientId: string, log: Logger): Promise<WorkerJournal> {
-  const [{ JournalWriter }, { journalObserver }] = await Promise.all([import('../journal/journal.js'), import('../journal/observer.js')]);
+  const [{ JournalWriter }, { journalObserver }] = await Promise.all([import('../journal/writer.js'), import('../journal/observer.js')]);
   let lastReportAt = 0;
   let failures = 0;
   let writer: JournalWriter | undefined;

@@ -17,7 +17,7 @@ import { startLoopMonitor } from '../runtime/loopMonitor.js';
 import { prepare } from '../runtime/prepare.js';
 import { runStartHooks } from '../runtime/startHooks.js';
 import { Worker } from '../runtime/worker.js';
-import type { JobDefinition } from '../types.js';
+import type { AnyJobDefinition } from '../types.js';
 import { plural } from '../text.js';
 import { VERSION } from '../version.js';
 import { WorkerEventEmitter } from './events.js';
@@ -41,7 +41,7 @@ export interface StartWorkerOptions {
   /** Command-line style overrides (what `run`'s flags set), over the config. */
   readonly overrides?: ConfigFlags;
   /** Job definitions in this process; without `jobs_dirs` the built-in jobs are then not loaded. */
-  readonly jobs?: readonly JobDefinition<never, unknown>[];
+  readonly jobs?: readonly AnyJobDefinition[];
   /** A logger of your own; by default one is made from log_level, log_format and log_file. */
   readonly logger?: Logger;
   /** ATOM_WORKER_SERVERS and NOTIFY_SOCKET are read from here (default process.env). */

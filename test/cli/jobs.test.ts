@@ -2,7 +2,7 @@
 // the journal writer (the end-to-end runs are in submit.test.ts and journal/crash.test.ts).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JournalWriter } from '../../src/journal/journal.js';
+import { JournalWriter } from '../../src/journal/writer.js';
 import { tempDir } from '../harness/worker.js';
 import { cli, cliOnTerminal, haveScript } from '../ops/helpers.js';
 
@@ -11,8 +11,8 @@ function journalWith(count: number): { dir: string; file: string } {
   const file = path.join(dir, 'j.sqlite');
   const writer = new JournalWriter({ file });
   for (let index = 0; index < count; index++) {
-    const ref = writer.started({ handle: `H:t:${index}`, unique: `u${index}`, function: 'f', workerId: 'w', server: 's', startedAt: Date.now() - 1000, payloadBytes: 1 });
-    writer.ended(ref, index % 2 === 0 ? 'completed' : 'timed_out', Date.now(), 1000, index % 2 === 0 ? {} : { error: 'timed out after 1000 ms' });
+    const ref = writer.start(`H:t:${index}`, `u${index}`, 'f', 'w', 's', Date.now() - 1000, 1);
+    writer.end(ref, index % 2 === 0 ? 'completed' : 'timed_out', Date.now(), 1000, index % 2 === 0 ? undefined : 'timed out after 1000 ms', undefined);
   }
   writer.close();
   return { dir, file };

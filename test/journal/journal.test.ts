@@ -6,7 +6,9 @@ import path from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { JournalReader, JournalWriter, openJournalDatabase } from '../../src/journal/journal.js';
+import { openJournalDatabase } from '../../src/journal/database.js';
+import { JournalReader } from '../../src/journal/reader.js';
+import { JournalWriter } from '../../src/journal/writer.js';
 import { journalObserver, journalStatusOf } from '../../src/journal/observer.js';
 import type { JobEvent } from '../../src/runtime/events.js';
 import { tempDir } from '../harness/worker.js';
@@ -15,7 +17,7 @@ import { hostname } from 'node:os';
 const silent = pino({ level: 'silent' });
 
 function event(handle: string, unique: string, startedAt = Date.now()): JobEvent {
-  return { info: { handle, unique, function: 'fn', name: 'fn' }, server: '127.0.0.1:4730', slot: 0, payloadBytes: 10, startedAt };
+  return { info: { handle, unique, function: 'fn', name: 'fn' }, server: '127.0.0.1:4730', slot: 0, payload: Buffer.alloc(0), payloadBytes: 10, startedAt };
 }
 
 /** A pid that certainly belongs to no process now: one that ran and exited. */
@@ -29,7 +31,7 @@ describe('journal writer', () => {
     const dir = path.join(tempDir(), 'fresh', 'state');
     const file = path.join(dir, 'journal.sqlite');
     const writer = new JournalWriter({ file, flushIntervalMs: 60_000 });
-    writer.started({ handle: 'H:p:1', unique: 'u', function: 'f', workerId: 'w', server: 's', startedAt: Date.now(), payloadBytes: 1 });
+    writer.start('H:p:1', 'u', 'f', 'w', 's', Date.now(), 1);
     writer.flush();
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -46,11 +48,11 @@ describe('journal writer', () => {
   it('queues writes and flushes them in one batch; a run that ends before the flush is one row with its outcome', () => {
     const file = path.join(tempDir(), 'j.sqlite');
     const writer = new JournalWriter({ file, flushIntervalMs: 60_000 });
-    const ref = writer.started({ handle: 'H:x:1', unique: 'u1', function: 'fn', workerId: 'w', server: 's', startedAt: 1000, payloadBytes: 3 });
+    const ref = writer.start('H:x:1', 'u1', 'fn', 'w', 's', 1000, 3);
     writer.progress(ref, 2, 5);
     const peek = new Database(file, { readonly: true });
     expect((peek.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n).toBe(0);
-    writer.ended(ref, 'completed', 1250, 250, { resultBytes: 42 });
+    writer.end(ref, 'completed', 1250, 250, undefined, 42);
     writer.flush();
     const rows = peek.prepare('SELECT * FROM jobs').all() as Array<Record<string, unknown>>;
     expect(rows).toHaveLength(1);
@@ -65,9 +67,9 @@ describe('journal writer', () => {
     const writer = new JournalWriter({ file, flushIntervalMs: 60_000, onError: (error) => errors.push(error.message) });
     const admin = new Database(file);
     admin.exec("CREATE TRIGGER refuse BEFORE INSERT ON jobs WHEN NEW.handle = 'H:bad' BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
-    const good = writer.started({ handle: 'H:good', unique: 'g', function: 'fn', workerId: 'w', server: 's', startedAt: 1, payloadBytes: 1 });
-    writer.started({ handle: 'H:bad', unique: 'b', function: 'fn', workerId: 'w', server: 's', startedAt: 2, payloadBytes: 1 });
-    writer.ended(good, 'completed', 3, 2, {});
+    const good = writer.start('H:good', 'g', 'fn', 'w', 's', 1, 1);
+    writer.start('H:bad', 'b', 'fn', 'w', 's', 2, 1);
+    writer.end(good, 'completed', 3, 2, undefined, undefined);
     writer.flush();
     expect(errors).toEqual(['refused by test']);
     expect((admin.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number }).n).toBe(0);
@@ -98,10 +100,10 @@ describe('journal writer', () => {
     ).run(hostname(), pid);
     db.close();
     const writer = new JournalWriter({ file });
-    const ref = writer.started({ handle: 'H:x:9', unique: 'job-7', function: 'fn', workerId: 'w', server: 's', startedAt: 2, payloadBytes: 1 });
+    const ref = writer.start('H:x:9', 'job-7', 'fn', 'w', 's', 2, 1);
     expect(ref.attempt).toBe(2);
     expect(ref.previous).toMatchObject({ pid, processGone: true, status: 'running' });
-    writer.ended(ref, 'completed', 3, 1, {});
+    writer.end(ref, 'completed', 3, 1, undefined, undefined);
     writer.close();
     const reader = new JournalReader(file);
     const runs = reader.show('job-7');
@@ -118,17 +120,17 @@ describe('journal writer', () => {
     const writer = new JournalWriter({ file, flushIntervalMs: 60_000, suspectRefreshMs: 50 });
     const t0 = Date.now();
     // Loaded at open: nothing suspect yet. Another process then journals a run and dies.
-    const early = writer.started({ handle: 'H:x:1', unique: 'other', function: 'fn', workerId: 'w', server: 's', startedAt: t0, payloadBytes: 1 });
+    const early = writer.start('H:x:1', 'other', 'fn', 'w', 's', t0, 1);
     expect(early.attempt).toBe(1);
     const pid = deadPid();
     const other = new Database(file);
     other.prepare(`INSERT INTO jobs (handle, unique_key, function, worker_id, host, pid, attempt, status, started_at) VALUES ('H:y:1', 'late', 'fn', 'w', ?, ?, 1, 'running', ?)`).run(hostname(), pid, t0);
     other.close();
-    const redelivered = writer.started({ handle: 'H:x:2', unique: 'late', function: 'fn', workerId: 'w', server: 's', startedAt: t0 + 50, payloadBytes: 1 });
+    const redelivered = writer.start('H:x:2', 'late', 'fn', 'w', 's', t0 + 50, 1);
     expect(redelivered.attempt).toBe(2);
     expect(redelivered.previous).toMatchObject({ pid, processGone: true });
-    writer.ended(redelivered, 'completed', t0 + 60, 10, {});
-    writer.ended(early, 'completed', t0 + 60, 60, {});
+    writer.end(redelivered, 'completed', t0 + 60, 10, undefined, undefined);
+    writer.end(early, 'completed', t0 + 60, 60, undefined, undefined);
     writer.close();
     const reader = new JournalReader(file);
     expect(reader.show('late').map((row) => [row.attempt, row.status])).toEqual([
@@ -141,13 +143,13 @@ describe('journal writer', () => {
   it('does not count a finished job with the same unique key as an earlier attempt', () => {
     const file = path.join(tempDir(), 'j.sqlite');
     const writer = new JournalWriter({ file });
-    const first = writer.started({ handle: 'H:x:1', unique: 'same', function: 'fn', workerId: 'w', server: 's', startedAt: 1, payloadBytes: 1 });
-    writer.ended(first, 'completed', 2, 1, {});
-    const second = writer.started({ handle: 'H:x:2', unique: 'same', function: 'fn', workerId: 'w', server: 's', startedAt: 3, payloadBytes: 1 });
+    const first = writer.start('H:x:1', 'same', 'fn', 'w', 's', 1, 1);
+    writer.end(first, 'completed', 2, 1, undefined, undefined);
+    const second = writer.start('H:x:2', 'same', 'fn', 'w', 's', 3, 1);
     expect(second.attempt).toBe(1);
     // Interrupted in this process (connection lost): gearmand re-delivers it, maybe to us.
-    writer.ended(second, 'abandoned', 4, 1, { error: 'connection lost' });
-    const third = writer.started({ handle: 'H:x:2', unique: 'same', function: 'fn', workerId: 'w', server: 's', startedAt: 5, payloadBytes: 1 });
+    writer.end(second, 'abandoned', 4, 1, 'connection lost', undefined);
+    const third = writer.start('H:x:2', 'same', 'fn', 'w', 's', 5, 1);
     expect(third.attempt).toBe(2);
     writer.close();
   });
@@ -181,11 +183,11 @@ describe('journal reader', () => {
     const file = path.join(tempDir(), 'j.sqlite');
     const writer = new JournalWriter({ file });
     const now = Date.now();
-    const old = writer.started({ handle: 'H:1', unique: 'a', function: 'one', workerId: 'w', server: 's', startedAt: now - 10 * 86_400_000, payloadBytes: 1 });
-    writer.ended(old, 'failed', now - 10 * 86_400_000 + 5, 5, { error: 'bad' });
-    const recent = writer.started({ handle: 'H:2', unique: 'b', function: 'two', workerId: 'w', server: 's', startedAt: now - 1000, payloadBytes: 1 });
-    writer.ended(recent, 'completed', now, 1000, {});
-    writer.started({ handle: 'H:3', unique: 'c', function: 'two', workerId: 'w', server: 's', startedAt: now - 20 * 86_400_000, payloadBytes: 1 });
+    const old = writer.start('H:1', 'a', 'one', 'w', 's', now - 10 * 86_400_000, 1);
+    writer.end(old, 'failed', now - 10 * 86_400_000 + 5, 5, 'bad', undefined);
+    const recent = writer.start('H:2', 'b', 'two', 'w', 's', now - 1000, 1);
+    writer.end(recent, 'completed', now, 1000, undefined, undefined);
+    writer.start('H:3', 'c', 'two', 'w', 's', now - 20 * 86_400_000, 1);
     writer.flush();
     const reader = new JournalReader(file, { write: true });
     expect(reader.list({ status: 'failed' }).map((row) => row.handle)).toEqual(['H:1']);

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { GearmanClient } from '../../src/gearman/client.js';
-import { JournalReader } from '../../src/journal/journal.js';
+import { JournalReader } from '../../src/journal/reader.js';
 import type { Gearmand } from '../harness/gearmand.js';
 import { useGearmand } from '../harness/gearmandFixture.js';
 import { trackChild } from '../harness/cleanup.js';

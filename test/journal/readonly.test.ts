@@ -4,7 +4,7 @@
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openJournalDatabase } from '../../src/journal/journal.js';
+import { openJournalDatabase } from '../../src/journal/database.js';
 import { type Gearmand, startGearmand } from '../harness/gearmand.js';
 import { cliPath, type CommandResult, runCommand, tempDir } from '../harness/worker.js';
 
