@@ -3,7 +3,7 @@
 // the control socket and sd_notify around the runtime's Worker, and starts it. It installs no
 // process-wide handler unless asked: signals and the shutdown watchdog are the `run` verb's.
 import type { Logger } from 'pino';
-import type { ConfigFlags } from '../config/settings.js';
+import { type ConfigFlags, DEFAULT_ENV } from '../config/settings.js';
 import { parseConfigDocument } from '../config/load.js';
 import type { z } from 'zod';
 import type { sectionSchema } from '../config/schema.js';
@@ -70,7 +70,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   const flags: ConfigFlags = { ...options.overrides };
   if (options.configFile !== undefined) flags.config = options.configFile;
   if (options.env !== undefined) flags.env = options.env;
-  const inline = options.config !== undefined ? parseConfigDocument(CONFIG_SOURCE, options.config, flags.env ?? 'worker') : undefined;
+  const inline = options.config !== undefined ? parseConfigDocument(CONFIG_SOURCE, options.config, flags.env ?? DEFAULT_ENV) : undefined;
   const { settings, registrations, warnings } = await prepare(flags, {
     environment,
     ...(inline ? { config: inline } : {}),
