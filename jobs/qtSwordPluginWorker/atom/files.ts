@@ -3,7 +3,7 @@
 // reference image and a thumbnail beside each image. Every file and folder made is written to a
 // list in temp_dir before it is made, so a failed ingest removes exactly what it added, and the
 // next ingest removes what a killed one left (once it knows that ingest never committed).
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, type FileHandle, mkdir, open, readdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -72,7 +72,8 @@ export class Uploads {
 
   static async open(options: UploadsOptions): Promise<Uploads> {
     await mkdir(options.listDir, { recursive: true });
-    const listPath = path.join(options.listDir, `${LIST_PREFIX}${ownerTag()}-${options.aipUuid}-${Date.now()}.list`);
+    // The random part: two deliveries of one AIP in one process may open their lists in the same millisecond.
+    const listPath = path.join(options.listDir, `${LIST_PREFIX}${ownerTag()}-${options.aipUuid}-${Date.now()}-${randomBytes(4).toString('hex')}.list`);
     const list = await open(listPath, 'wx', 0o600);
     await list.write(`${JSON.stringify({ aipUuid: options.aipUuid })}\n`);
     const uploads = new Uploads(options, listPath, list);
