@@ -7,7 +7,16 @@ import type { AtomJobContext, AtomSite, JobInfo } from '../types.js';
 import type { JobEvent, WorkerObserver } from './events.js';
 import { executeJob, type Execution, type Outcome, payloadTooLarge } from './execute.js';
 import { DEFAULT_FAILURE_REPLY, type FailureReply, type Registration, type WorkerOptions } from './options.js';
-import type { Slot } from './slot.js';
+
+/** The slot a JobRun runs in, as the run sees it (slot.ts implements it). */
+export interface RunSlot {
+  readonly index: number;
+  readonly stuck: boolean;
+  /** WORK_COMPLETE and the next GRAB in one write; false when the connection is gone. */
+  completeAndGrab(link: WorkerLink, handle: string, result: string | Buffer): boolean;
+  /** An abandoned handler finally returned: serve again. */
+  unstick(): void;
+}
 
 /** What a JobRun needs from the worker that owns it. */
 export interface JobRunHost {
@@ -59,7 +68,7 @@ export class JobRun {
 
   constructor(
     private readonly host: JobRunHost,
-    readonly slot: Slot,
+    readonly slot: RunSlot,
     readonly link: WorkerLink,
     readonly job: AssignedJob,
   ) {}

@@ -7,14 +7,14 @@
 // connection. A job that completes while the slot may go on sends WORK_COMPLETE and the next GRAB in
 // one write (completeAndGrab). Everything that grabs is in this file.
 import type { AssignedJob, WorkerLink } from '../gearman/workerLink.js';
-import { JobRun, type JobRunHost } from './jobRun.js';
+import { JobRun, type JobRunHost, type RunSlot } from './jobRun.js';
 
 export interface SlotHost extends JobRunHost {
   /** Draining or stopped: a job handed back closes its connection for good. */
   isStopping(): boolean;
 }
 
-export class Slot {
+export class Slot implements RunSlot {
   readonly links: WorkerLink[] = [];
   /** The job this slot runs, from its assignment until its handler returns (or is abandoned). */
   job: JobRun | undefined;

@@ -197,14 +197,15 @@ export class Worker implements SlotHost {
 
   released(run: JobRun): void {
     this.executing.delete(run);
-    run.slot.jobDone();
+    this.slots[run.slot.index]!.jobDone();
     this.afterJob();
   }
 
   abandoned(run: JobRun): void {
-    run.slot.stuck = true;
+    const slot = this.slots[run.slot.index]!;
+    slot.stuck = true;
     this.executing.delete(run);
-    run.slot.jobDone();
+    slot.jobDone();
     this.afterJob();
     if (this.slots.every((slot) => slot.stuck)) this.limitReached('every slot is stuck on an abandoned handler');
   }
