@@ -79,16 +79,16 @@ export function parseConfigText(file: string, text: string, env: string): Loaded
     }
     throw error;
   }
-  return parseConfigDocument(file, document, env);
+  return parseConfigDocument(file, document, env, 'a YAML mapping');
 }
 
 /**
  * Validate settings given as an object (startWorker's `config`): the same shape and schema as the
  * file (top-level keys, `all:`, the env section), `source` naming it in messages.
  */
-export function parseConfigDocument(file: string, document: unknown, env: string): LoadedConfig {
+export function parseConfigDocument(file: string, document: unknown, env: string, expected = 'a mapping'): LoadedConfig {
   if (document === undefined || document === null) document = {};
-  if (!isPlainObject(document)) throw new ConfigError(file, '', `expected a mapping at the top level, got ${describe(document)}`);
+  if (!isPlainObject(document)) throw new ConfigError(file, '', `expected ${expected} at the top level, got ${describe(document)}`);
 
   const warnings: string[] = [];
   // Settings may sit at the top level (`gearman_job_server: …`), under `all:`, or under the env section.

@@ -40,14 +40,14 @@ export interface JobRunHost {
 
 /**
  * The one place a job's final packet is chosen: WORK_COMPLETE (with the next GRAB in the same write
- * when the slot may grab), WORK_EXCEPTION, or WORK_WARNING with the reason then WORK_FAIL (WORK_FAIL
+ * when `grabAfter` is the slot that may grab), WORK_EXCEPTION, or WORK_WARNING with the reason then WORK_FAIL (WORK_FAIL
  * carries no reason). An interrupted job gets no reply: its connection closes and gearmand requeues it.
  * Returns whether the packet went out (false: the connection is gone and gearmand requeued the job).
  */
-export function answerJob(link: WorkerLink, handle: string, outcome: Outcome, failureReply: FailureReply, completeAndGrab?: (result: string | Buffer) => boolean): boolean {
+export function answerJob(link: WorkerLink, handle: string, outcome: Outcome, failureReply: FailureReply, grabAfter?: RunSlot): boolean {
   switch (outcome.kind) {
     case 'completed':
-      return completeAndGrab ? completeAndGrab(outcome.result) : link.sendComplete(handle, outcome.result);
+      return grabAfter ? grabAfter.completeAndGrab(link, handle, outcome.result) : link.sendComplete(handle, outcome.result);
     case 'interrupted':
       return false;
     default: {
@@ -160,7 +160,7 @@ export class JobRun {
     const durationMs = Date.now() - event.startedAt;
     this.answered = true;
     const mayGrab = outcome.kind === 'completed' && execution.handlerDone && this.host.accepting() && !slot.stuck;
-    const delivered = answerJob(link, handle, outcome, this.host.options.failureReply ?? DEFAULT_FAILURE_REPLY, mayGrab ? (result) => slot.completeAndGrab(link, handle, result) : undefined);
+    const delivered = answerJob(link, handle, outcome, this.host.options.failureReply ?? DEFAULT_FAILURE_REPLY, mayGrab ? slot : undefined);
     const resultBytes = outcome.kind === 'completed' ? (typeof outcome.result === 'string' ? Buffer.byteLength(outcome.result) : outcome.result.length) : undefined;
     const fields = { outcome: outcome.kind, duration_ms: durationMs, ...(outcome.kind !== 'completed' ? { reason: outcome.reason } : { result_bytes: resultBytes }) };
     if (outcome.kind === 'completed') jobLog.info(fields, 'job completed');

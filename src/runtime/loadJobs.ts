@@ -107,16 +107,18 @@ async function importJob(file: string): Promise<LoadedJob> {
   return validateDefinition(file, exported);
 }
 
+/** Add a loaded job; a name already taken is an error naming both places. */
+export function addJob(jobs: Map<string, LoadedJob>, job: LoadedJob): void {
+  const existing = jobs.get(job.name);
+  if (existing) throw new JobLoadError(job.file, `duplicate job name "${job.name}" (also defined in ${existing.file})`);
+  jobs.set(job.name, job);
+}
+
 /** Load every job module in the folders; duplicate names are an error naming both files. */
 export async function loadJobs(dirs: readonly string[]): Promise<Map<string, LoadedJob>> {
   const jobs = new Map<string, LoadedJob>();
   for (const dir of dirs) {
-    for (const file of findJobModules(dir)) {
-      const job = await importJob(file);
-      const existing = jobs.get(job.name);
-      if (existing) throw new JobLoadError(file, `duplicate job name "${job.name}" (also defined in ${existing.file})`);
-      jobs.set(job.name, job);
-    }
+    for (const file of findJobModules(dir)) addJob(jobs, await importJob(file));
   }
   return jobs;
 }

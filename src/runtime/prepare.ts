@@ -3,7 +3,7 @@
 import { type ConfigFlags, type ResolveOptions, resolveSettings, type Settings } from '../config/settings.js';
 import type { AnyJobDefinition } from '../types.js';
 import { selectRegistrations } from './abilities.js';
-import { JobLoadError, type LoadedJob, loadJobs, validateDefinition } from './loadJobs.js';
+import { addJob, type LoadedJob, loadJobs, validateDefinition } from './loadJobs.js';
 import type { Registration } from './options.js';
 
 export interface Prepared {
@@ -26,13 +26,7 @@ export async function prepare(flags: ConfigFlags, options: PrepareOptions = {}):
   const settings = resolveSettings(flags, options);
   const given = options.jobs ?? [];
   const jobs = await loadJobs(given.length > 0 && settings.jobsDirsIsDefault ? [] : settings.jobsDirs);
-  given.forEach((definition, index) => {
-    const where = `jobs[${index}] (given to startWorker)`;
-    const job = validateDefinition(where, definition);
-    const existing = jobs.get(job.name);
-    if (existing) throw new JobLoadError(where, `duplicate job name "${job.name}" (also defined in ${existing.file})`);
-    jobs.set(job.name, job);
-  });
+  given.forEach((definition, index) => addJob(jobs, validateDefinition(`jobs[${index}] (given to startWorker)`, definition)));
   const selection = selectRegistrations(jobs, settings);
   return { settings, jobs, registrations: selection.registrations, warnings: [...settings.warnings, ...selection.warnings] };
 }

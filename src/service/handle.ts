@@ -12,26 +12,39 @@ export interface StopOptions {
   readonly reason?: string;
 }
 
+/** What startWorker hands the handle besides the worker and its events. */
+export interface HandleParts {
+  readonly settings: Settings;
+  readonly log: Logger;
+  readonly functions: readonly string[];
+  /** Run the start hooks, then start the worker. */
+  readonly begin: () => Promise<void>;
+  /** After the worker has stopped: close what was opened around it; resolves with the final exit code. */
+  readonly close: (workerCode: number) => Promise<number>;
+  readonly reopenLog: () => void;
+}
+
 export class WorkerHandle {
   /** Resolves with the exit code once the worker has stopped and everything it opened is closed. */
   readonly done: Promise<number>;
+  /** The resolved settings (config, flags, defaults). */
+  readonly settings: Settings;
+  /** The worker's logger. */
+  readonly log: Logger;
+  /** The function names registered with the job servers (prefix included). */
+  readonly functions: readonly string[];
   private everRegistered = false;
   private started = false;
 
   constructor(
     private readonly worker: Worker,
     private readonly events: WorkerEventEmitter,
-    /** The resolved settings (config, flags, defaults). */
-    readonly settings: Settings,
-    /** The worker's logger. */
-    readonly log: Logger,
-    /** The function names registered with the job servers (prefix included). */
-    readonly functions: readonly string[],
-    private readonly begin: () => Promise<void>,
-    closed: (code: number) => Promise<number>,
-    private readonly reopen: () => void,
+    private readonly parts: HandleParts,
   ) {
-    this.done = worker.done.then(closed);
+    this.settings = parts.settings;
+    this.log = parts.log;
+    this.functions = parts.functions;
+    this.done = worker.done.then(parts.close);
     events.on('registered', () => (this.everRegistered = true));
   }
 
@@ -60,7 +73,7 @@ export class WorkerHandle {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await this.begin();
+    await this.parts.begin();
   }
 
   /** Resolves once every connection to every server has registered the functions. */
@@ -95,7 +108,7 @@ export class WorkerHandle {
 
   /** Reopen the log file (after logrotate moved it); nothing when logging to stdout or to a logger given. */
   reopenLog(): void {
-    this.reopen();
+    this.parts.reopenLog();
   }
 
   on<E extends WorkerEventName>(event: E, listener: WorkerEvents[E]): this {

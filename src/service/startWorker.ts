@@ -184,12 +184,17 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     throw error;
   }
   control = options.controlSocket ? await startControl(context) : undefined;
-  const functions = registrations.map((registration) => registration.functionName);
-  const begin = async (): Promise<void> => {
-    await runStartHooks(registrations, settings.jobSettings, log);
-    worker.start();
-  };
-  const handle = new WorkerHandle(worker, events, settings, log, functions, begin, close, () => logger.reopen());
+  const handle = new WorkerHandle(worker, events, {
+    settings,
+    log,
+    functions: registrations.map((registration) => registration.functionName),
+    begin: async () => {
+      await runStartHooks(registrations, settings.jobSettings, log);
+      worker.start();
+    },
+    close,
+    reopenLog: () => logger.reopen(),
+  });
   if (options.autoStart ?? true) await handle.start();
   return handle;
 }
