@@ -30,6 +30,16 @@ export const atomDatabaseSchema = z
   .partial()
   .loose();
 
+/** `atom_worker.retry.<job name>`: automatic retries of a background job that failed. */
+export const retryPolicySchema = z
+  .object({
+    attempts: z.number().int().min(1).max(100),
+    backoff_ms: nonNegativeInt.optional(),
+    max_backoff_ms: nonNegativeInt.optional(),
+    atom_jobs: z.boolean().optional(),
+  })
+  .strict();
+
 export type AtomDatabaseSection = z.infer<typeof atomDatabaseSchema>;
 
 export const atomWorkerSchema = z
@@ -74,6 +84,16 @@ export const atomWorkerSchema = z
     metrics_host: z.string().min(1),
     // AtoM's MySQL database (src/config/settings.ts resolves it).
     atom_database: atomDatabaseSchema,
+    // Queue gauges, the dashboard, payloads and retries (src/config/opsSettings.ts resolves them).
+    queue_metrics_interval: nonNegativeInt,
+    journal_payloads: z.boolean(),
+    journal_payload_max_bytes: positiveInt,
+    journal_redact_keys: stringList,
+    dashboard: z.boolean(),
+    dashboard_actions: z.boolean(),
+    dashboard_token: z.string().min(16),
+    dashboard_token_file: z.string().min(1),
+    retry: z.record(z.string(), retryPolicySchema),
   })
   .partial();
 

@@ -7,6 +7,7 @@ import { resolveAtomDatabase } from './atomDatabase.js';
 import { parseAddress, parseAddressList, type ServerAddress } from '../gearman/address.js';
 import { ConfigError } from './errors.js';
 import { loadConfigFile, type LoadedConfig } from './load.js';
+import { type OpsSettings, resolveOpsSettings } from './opsSettings.js';
 import { atomJobPrefix } from './prefix.js';
 import type { Section } from './schema.js';
 
@@ -51,7 +52,7 @@ export interface ConfigFlags {
 
 export type LogFormat = 'json' | 'pretty' | 'auto';
 
-export interface Settings {
+export interface Settings extends OpsSettings {
   readonly configFile: string | undefined;
   readonly env: string;
   readonly servers: readonly ServerAddress[];
@@ -82,7 +83,7 @@ export interface Settings {
   /** ECHO_REQ after this long without a packet from a server; undefined = no heartbeat (heartbeat_interval: 0). */
   readonly heartbeatIntervalMs: number | undefined;
   readonly heartbeatTimeoutMs: number;
-  /** The merged `atom_worker:` section without `atom_database` (no credentials), handed to jobs as `ctx.settings`. */
+  /** The merged `atom_worker:` section without `atom_database` and `dashboard_token` (no credentials), handed to jobs as `ctx.settings`. */
   readonly jobSettings: Readonly<Record<string, unknown>>;
   readonly warnings: readonly string[];
   /** The SQLite job journal (absolute), or undefined with --no-journal. */
@@ -222,7 +223,7 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
 
   const jobsDirs = flags.jobs && flags.jobs.length > 0 ? flags.jobs : list(aw.jobs_dirs);
   const atomDatabase = (options.atomDatabase ?? true) ? resolveAtomDatabase(file, aw, flags.atomDatabase === false, warnings) : undefined;
-  const { atom_database: _credentials, ...jobSettings } = aw;
+  const { atom_database: _credentials, dashboard_token: _token, ...jobSettings } = aw;
 
   const heartbeatIntervalS = flags.heartbeatInterval ?? aw.heartbeat_interval ?? DEFAULT_HEARTBEAT_INTERVAL_S;
 
@@ -262,6 +263,7 @@ export function resolveSettings(flags: ConfigFlags, options: ResolveOptions = {}
     metricsPort: flags.metricsPort ?? aw.metrics_port,
     metricsHost: flags.metricsHost ?? aw.metrics_host ?? DEFAULT_METRICS_HOST,
     runDir: path.resolve(flags.runDir ?? aw.run_dir ?? DEFAULT_RUN_DIR),
+    ...resolveOpsSettings(file, aw),
     ...(atomDatabase !== undefined ? { atomDatabase } : {}),
   };
 }
